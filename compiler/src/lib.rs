@@ -1,0 +1,2 @@
+//! Kubeflow Pipelines v2 IR types, the pipeline DSL graph and the compiler.
+pub mod ir;

@@ -1,0 +1,1 @@
+//! kfp-rs attribute macros.

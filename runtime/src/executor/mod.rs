@@ -1,0 +1,1 @@
+//! The KFP v2 container executor protocol (issue 3).

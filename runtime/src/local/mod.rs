@@ -1,0 +1,1 @@
+//! The local runner: executes a compiled pipeline without a cluster (issue 3).

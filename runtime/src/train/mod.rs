@@ -1,0 +1,1 @@
+//! The tch trainer with DDP over c10d (issue 4).

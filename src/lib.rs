@@ -1,0 +1,7 @@
+//! kfp-rs: write Kubeflow Pipelines in Rust.
+//!
+//! ```ignore
+//! use kfp::prelude::*;
+//! ```
+
+pub mod cli;
