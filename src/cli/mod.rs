@@ -4,6 +4,10 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod validate;
+mod connection;
+mod experiment;
+mod pipeline;
+mod run;
 
 #[derive(Parser)]
 #[command(name = "kfp", version, about = "Kubeflow Pipelines in Rust: validate, run locally, tune, upload")]
@@ -16,6 +20,12 @@ struct Cli {
 enum Command {
     /// Structural checks of compiled IR YAML files.
     Validate(validate::Args),
+    /// Upload compiled pipelines and pipeline versions to a KFP server.
+    Pipeline(pipeline::Args),
+    /// Submit, inspect and wait for runs on a KFP server.
+    Run(run::Args),
+    /// Create and list experiments on a KFP server.
+    Experiment(experiment::Args),
 }
 
 /// Entry point of the `kfp` binary.
@@ -23,6 +33,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Pipeline(args) => pipeline::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Experiment(args) => experiment::run(args),
     };
     match result {
         Ok(code) => code,

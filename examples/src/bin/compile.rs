@@ -1,1 +1,3 @@
-fn main() {}
+fn main() -> std::process::ExitCode {
+    kfp::app::main(kfp_examples::PIPELINES)
+}

@@ -1,0 +1,14 @@
+//! From a built pipeline graph to IR: naming, lowering, validation and YAML.
+
+mod error;
+mod lower;
+mod names;
+mod pipeline;
+mod validate;
+mod yaml;
+
+pub use error::{CompileError, CompileErrors};
+pub use names::sanitize_k8s_name;
+pub use pipeline::{CompileOptions, PipelineDef, compile};
+pub use validate::{Problem, validate};
+pub use yaml::{read_yaml, to_yaml};

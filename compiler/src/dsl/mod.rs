@@ -1,0 +1,25 @@
+//! The pipeline DSL that `#[component]` and `#[pipeline]` expand to: typed channels between
+//! tasks, task handles with kfp's `PipelineTask` setters, and the graph they build.
+//!
+//! A pipeline body runs once at compile time, like a kfp pipeline function: every component
+//! call adds a task to the graph of the pipeline being built, and hands back a [`Task`] whose
+//! `outputs` are typed channels. The compiler turns the finished graph into IR.
+
+mod channel;
+mod component;
+mod graph;
+mod outputs;
+mod quantity;
+mod task;
+mod types;
+
+pub use channel::{Argument, ArtifactListRef, ArtifactRef, IntoArtifact, IntoArtifactList, IntoParam, Param};
+pub use component::{
+    ComponentDef, ContainerDef, Implementation, InputDef, InputKind, OutputDef, OutputKind, Resources,
+    RetrySettings,
+};
+pub use graph::{Graph, TaskId, TaskNode, TaskOverrides, add_task, build_graph};
+pub use outputs::{ComponentReturn, ParameterSink};
+pub use quantity::{cpu_to_cores, memory_to_gb};
+pub use task::Task;
+pub use types::*;

@@ -1,0 +1,95 @@
+//! Task handles: what a component call returns inside a pipeline body.
+
+use super::component::RetrySettings;
+use super::graph::{TaskId, with_task};
+
+/// A task in the pipeline being built. `outputs` holds its typed output channels.
+///
+/// The setters mirror kfp's `PipelineTask` and return the handle, so they chain:
+/// `train(data, 0.1).set_accelerator_limit(2).set_retry(3)`.
+#[derive(Clone, Copy)]
+pub struct Task<O> {
+    id: TaskId,
+    pub outputs: O,
+}
+
+impl<O> Task<O> {
+    #[doc(hidden)]
+    pub fn new(id: TaskId, outputs: O) -> Self {
+        Self { id, outputs }
+    }
+
+    /// The task's identity in its graph.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// Runs this task only after `other` has succeeded, without passing data.
+    pub fn after<P>(self, other: &Task<P>) -> Self {
+        let upstream = other.id;
+        with_task(self.id, |t| t.after.push(upstream));
+        self
+    }
+
+    /// CPU limit as a Kubernetes quantity (`"8"`, `"500m"`).
+    pub fn set_cpu_limit(self, cpu: impl Into<String>) -> Self {
+        self.change(|t| t.overrides.resources.cpu_limit = Some(cpu.into()))
+    }
+
+    pub fn set_cpu_request(self, cpu: impl Into<String>) -> Self {
+        self.change(|t| t.overrides.resources.cpu_request = Some(cpu.into()))
+    }
+
+    /// Memory limit as a Kubernetes quantity (`"32Gi"`, `"512M"`).
+    pub fn set_memory_limit(self, memory: impl Into<String>) -> Self {
+        self.change(|t| t.overrides.resources.memory_limit = Some(memory.into()))
+    }
+
+    pub fn set_memory_request(self, memory: impl Into<String>) -> Self {
+        self.change(|t| t.overrides.resources.memory_request = Some(memory.into()))
+    }
+
+    /// Accelerator resource name, such as `nvidia.com/gpu`.
+    pub fn set_accelerator_type(self, accelerator: impl Into<String>) -> Self {
+        self.change(|t| t.overrides.resources.accelerator_type = Some(accelerator.into()))
+    }
+
+    /// Number of accelerators.
+    pub fn set_accelerator_limit(self, count: u32) -> Self {
+        self.change(|t| t.overrides.resources.accelerator_limit = Some(count))
+    }
+
+    /// Turns execution caching on or off for this task.
+    pub fn set_caching_options(self, enable_cache: bool) -> Self {
+        self.change(|t| t.overrides.caching = Some(enable_cache))
+    }
+
+    /// Retries a failed task up to `num_retries` times with kfp's default backoff.
+    pub fn set_retry(self, num_retries: u32) -> Self {
+        self.set_retry_policy(RetrySettings::retries(num_retries))
+    }
+
+    /// Retries with an explicit backoff policy.
+    pub fn set_retry_policy(self, policy: RetrySettings) -> Self {
+        self.change(|t| t.overrides.retry = Some(policy))
+    }
+
+    /// The name shown in the KFP UI (`taskInfo.name`); the task key stays as it was.
+    pub fn set_display_name(self, name: impl Into<String>) -> Self {
+        self.change(|t| t.overrides.display_name = Some(name.into()))
+    }
+
+    /// Sets an environment variable in the task's container.
+    pub fn set_env_variable(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let (name, value) = (name.into(), value.into());
+        self.change(|t| {
+            t.overrides.env.retain(|(n, _)| *n != name);
+            t.overrides.env.push((name, value));
+        })
+    }
+
+    fn change(self, f: impl FnOnce(&mut super::graph::TaskNode)) -> Self {
+        with_task(self.id, f);
+        self
+    }
+}

@@ -1,0 +1,3 @@
+fn main() {
+    eprintln!("executor_overhead: being written");
+}

@@ -1,0 +1,190 @@
+//! Optuna's HyperbandPruner: brackets of asynchronous successive halving. A trial's bracket is
+//! `crc32("{study}_{number}") mod Σ budgets`, walked through the bracket budgets; bracket k
+//! first judges a trial at step `min_resource · η^k` and keeps the top 1/η of each rung.
+
+use super::{PruneContext, PruneDecision, Pruner};
+use crate::tune::error::TuneError;
+use crate::tune::frozen::{Direction, FrozenTrial};
+
+/// CRC-32 (IEEE, as Python's `zlib.crc32`).
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// Asynchronous successive halving (one Hyperband bracket).
+#[derive(Debug, Clone)]
+pub struct SuccessiveHalving {
+    pub min_resource: u64,
+    pub reduction_factor: u64,
+    pub min_early_stopping_rate: u32,
+}
+
+fn rung_key(rung: u32) -> String {
+    format!("completed_rung_{rung}")
+}
+
+impl SuccessiveHalving {
+    /// The decision for `trial` among `peers` (the trials of its bracket).
+    pub fn judge(&self, direction: Direction, peers: &[&FrozenTrial], trial: &FrozenTrial) -> PruneDecision {
+        let Some((step, value)) = trial.last_step() else { return PruneDecision::keep() };
+        let mut rung = (0..).find(|r| !trial.system_attrs.contains_key(&rung_key(*r))).unwrap_or(0);
+        let mut decision = PruneDecision::keep();
+        loop {
+            let promotion_step = self.min_resource.saturating_mul(self.reduction_factor.saturating_pow(self.min_early_stopping_rate + rung));
+            if step < promotion_step {
+                return decision;
+            }
+            if value.is_nan() {
+                decision.prune = true;
+                return decision;
+            }
+            let key = rung_key(rung);
+            decision.attrs.push((key.clone(), serde_json::json!(value)));
+            let mut competing: Vec<f64> =
+                peers.iter().filter(|t| t.number != trial.number).filter_map(|t| t.system_attrs.get(&key)?.as_f64()).chain([value]).collect();
+            competing.sort_by(f64::total_cmp);
+            if direction == Direction::Maximize {
+                competing.reverse();
+            }
+            let promotable = (competing.len() / self.reduction_factor as usize).max(1) - 1;
+            let survives = match direction {
+                Direction::Minimize => value <= competing[promotable],
+                Direction::Maximize => value >= competing[promotable],
+            };
+            if !survives {
+                decision.prune = true;
+                return decision;
+            }
+            rung += 1;
+        }
+    }
+}
+
+/// Hyperband over `n_brackets = ⌊log_η(max/min)⌋ + 1` successive-halving brackets.
+#[derive(Debug, Clone)]
+pub struct HyperbandPruner {
+    pub min_resource: u64,
+    pub max_resource: u64,
+    pub reduction_factor: u64,
+    brackets: Vec<SuccessiveHalving>,
+    budgets: Vec<u64>,
+}
+
+impl HyperbandPruner {
+    /// `brackets`: `None` for Optuna's count, or fewer (the most aggressive ones are dropped last).
+    pub fn new(min_resource: u64, max_resource: u64, reduction_factor: u64, brackets: Option<usize>) -> Result<Self, TuneError> {
+        if min_resource == 0 {
+            return Err(TuneError::InvalidSetting { name: "min_resource", reason: "must be at least 1".into() });
+        }
+        if max_resource < min_resource {
+            return Err(TuneError::InvalidSetting { name: "max_resource", reason: format!("{max_resource} is below min_resource={min_resource}") });
+        }
+        if reduction_factor < 2 {
+            return Err(TuneError::InvalidSetting { name: "reduction_factor", reason: format!("must be at least 2, got {reduction_factor}") });
+        }
+        let mut full = 1;
+        let mut r = min_resource;
+        while r.saturating_mul(reduction_factor) <= max_resource {
+            r *= reduction_factor;
+            full += 1;
+        }
+        let n = match brackets {
+            None => full,
+            Some(0) => return Err(TuneError::InvalidSetting { name: "brackets", reason: "must be at least 1".into() }),
+            Some(n) if n > full => return Err(TuneError::InvalidSetting { name: "brackets", reason: format!("{n} is more than the {full} the resources allow") }),
+            Some(n) => n,
+        };
+        let brackets = (0..n).map(|k| SuccessiveHalving { min_resource, reduction_factor, min_early_stopping_rate: k as u32 }).collect();
+        let budgets = (0..n)
+            .map(|k| {
+                let s = (n - 1 - k) as u32;
+                (n as u64 * reduction_factor.pow(s)).div_ceil(u64::from(s) + 1)
+            })
+            .collect();
+        Ok(HyperbandPruner { min_resource, max_resource, reduction_factor, brackets, budgets })
+    }
+
+    pub fn n_brackets(&self) -> usize {
+        self.brackets.len()
+    }
+
+    /// Trials per bracket in one Hyperband round (27, 12, 6, 4 for 1/27/3).
+    pub fn budgets(&self) -> &[u64] {
+        &self.budgets
+    }
+
+    /// The bracket of trial `number` in study `study_name`.
+    pub fn bracket(&self, study_name: &str, number: u64) -> usize {
+        let total: u64 = self.budgets.iter().sum();
+        let mut n = u64::from(crc32(format!("{study_name}_{number}").as_bytes())) % total;
+        for (k, budget) in self.budgets.iter().enumerate() {
+            if n < *budget {
+                return k;
+            }
+            n -= budget;
+        }
+        self.budgets.len() - 1
+    }
+}
+
+impl Pruner for HyperbandPruner {
+    fn prune(&self, ctx: &PruneContext<'_>, trial: &FrozenTrial) -> PruneDecision {
+        let k = self.bracket(ctx.study_name, trial.number);
+        let peers: Vec<&FrozenTrial> = ctx.trials.iter().map(AsRef::as_ref).filter(|t| self.bracket(ctx.study_name, t.number) == k).collect();
+        self.brackets[k].judge(ctx.direction, &peers, trial)
+    }
+
+    fn bracket_of(&self, ctx: &PruneContext<'_>, number: u64) -> Option<usize> {
+        Some(self.bracket(ctx.study_name, number))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_matches_zlib() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn brackets_and_budgets_follow_optuna() {
+        let hb = HyperbandPruner::new(1, 27, 3, None).unwrap();
+        assert_eq!(hb.n_brackets(), 4);
+        assert_eq!(hb.budgets(), &[27, 12, 6, 4]);
+        // crc32("study_0") % 49 = 0xC0A4C54E % 49 → walk the budgets.
+        let expected = |name: &str, n: u64| {
+            let mut v = u64::from(crc32(format!("{name}_{n}").as_bytes())) % 49;
+            let mut k = 0;
+            for b in [27u64, 12, 6, 4] {
+                if v < b {
+                    break;
+                }
+                v -= b;
+                k += 1;
+            }
+            k
+        };
+        let counts = (0..4900).fold([0usize; 4], |mut c, n| {
+            let k = hb.bracket("prune-tpe-hyperband-0", n);
+            assert_eq!(k, expected("prune-tpe-hyperband-0", n));
+            c[k] += 1;
+            c
+        });
+        // Shares near 27/49, 12/49, 6/49, 4/49.
+        for (count, budget) in counts.iter().zip([27.0, 12.0, 6.0, 4.0]) {
+            assert!(((*count as f64 / 4900.0) - budget / 49.0).abs() < 0.03, "{counts:?}");
+        }
+        assert!(HyperbandPruner::new(1, 27, 1, None).is_err());
+        assert_eq!(HyperbandPruner::new(1, 81, 3, None).unwrap().n_brackets(), 5);
+    }
+}

@@ -1,0 +1,74 @@
+//! Samplers choose parameter values. A sampler may draw a whole trial jointly (`sample_relative`
+//! over a search space it infers from past trials) and draws the rest one parameter at a time.
+//!
+//! Samplers hold no mutable state: every draw comes from a stream derived from (seed, trial
+//! number, parameter), so seeded studies are reproducible with any number of threads as long as
+//! the order in which trials finish is the same.
+
+mod grid;
+mod random;
+mod tpe;
+
+pub use grid::GridSampler;
+pub use random::{RandomSampler, entropy_seed};
+pub use tpe::TpeSampler;
+
+use super::distributions::Distribution;
+use super::frozen::{Direction, FrozenTrial, TrialState};
+use super::search_space::SearchSpace;
+use indexmap::IndexMap;
+use std::sync::Arc;
+
+/// System attribute holding a running trial's jointly drawn params (name → internal value), so
+/// that other workers see what is in flight.
+pub const RELATIVE_PARAMS_ATTR: &str = "relative_params";
+
+/// What a sampler may look at.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleContext<'a> {
+    pub study_name: &'a str,
+    pub direction: Direction,
+    /// All trials of the study, including the one being sampled.
+    pub trials: &'a [Arc<FrozenTrial>],
+    /// The trial being sampled.
+    pub number: u64,
+}
+
+/// A parameter-choosing strategy.
+pub trait Sampler: Send + Sync {
+    /// The parameters to draw jointly at the start of a trial.
+    fn relative_search_space(&self, _ctx: &SampleContext<'_>) -> SearchSpace {
+        SearchSpace::new()
+    }
+
+    /// Joint draw over `space`: name → internal value (may leave names out).
+    fn sample_relative(&self, _ctx: &SampleContext<'_>, _space: &SearchSpace) -> IndexMap<String, f64> {
+        IndexMap::new()
+    }
+
+    /// Draws one parameter's internal value.
+    fn sample_independent(&self, ctx: &SampleContext<'_>, name: &str, distribution: &Distribution) -> f64;
+
+    /// True when the sampler has nothing left to propose (a finished grid).
+    fn is_exhausted(&self, _ctx: &SampleContext<'_>) -> bool {
+        false
+    }
+}
+
+/// Parameters present with the same distribution in every finished (COMPLETE or PRUNED) trial,
+/// in first-seen order: the space multivariate samplers draw jointly.
+pub fn intersection_search_space(trials: &[Arc<FrozenTrial>]) -> SearchSpace {
+    let mut space: Option<SearchSpace> = None;
+    for trial in trials.iter().filter(|t| matches!(t.state, TrialState::Complete | TrialState::Pruned)) {
+        match &mut space {
+            None => space = Some(trial.params.iter().map(|(k, p)| (k.clone(), p.distribution.clone())).collect()),
+            Some(space) => space.retain(|name, dist| trial.params.get(name).is_some_and(|p| p.distribution == *dist)),
+        }
+    }
+    space.unwrap_or_default()
+}
+
+/// A trial's internal value for `name`: set, or drawn jointly and still in flight.
+pub fn internal_value(trial: &FrozenTrial, name: &str) -> Option<f64> {
+    trial.params.get(name).map(|p| p.internal).or_else(|| trial.system_attrs.get(RELATIVE_PARAMS_ATTR)?.get(name)?.as_f64())
+}
