@@ -51,7 +51,7 @@ pub mod __private {
     pub use anyhow;
     pub use kfp_compiler::compile::PipelineDef;
     pub use kfp_compiler::dsl::{
-        Argument, ArtifactListRef, ArtifactRef, ArtifactType, ComponentDef, ComponentReturn, ContainerDef,
+        Argument, ArtifactListRef, ArtifactRef, ArtifactType, ComponentDef, ComponentReturn, ContainerDef, Distributed,
         Implementation, InputDef, InputKind, IntoArtifact, IntoArtifactList, IntoParam, OutputDef, OutputKind,
         Param, ParamType, ParameterSink, Resources, RetrySettings, Task, TaskId, build_graph,
     };

@@ -130,7 +130,13 @@ pub enum RuntimeState {
 impl RuntimeState {
     /// The run will not change state any more.
     pub fn is_final(self) -> bool {
-        matches!(self, RuntimeState::Succeeded | RuntimeState::Skipped | RuntimeState::Failed | RuntimeState::Canceled)
+        matches!(
+            self,
+            RuntimeState::Succeeded
+                | RuntimeState::Skipped
+                | RuntimeState::Failed
+                | RuntimeState::Canceled
+        )
     }
 
     /// A final state that a script should treat as failure.
@@ -246,7 +252,9 @@ mod tests {
         .unwrap();
         assert_eq!(run.state, RuntimeState::Succeeded);
         assert!(run.state.is_final() && !run.state.is_failure());
-        let odd: Run = serde_json::from_value(serde_json::json!({"run_id": "r", "state": "NEW_STATE"})).unwrap();
+        let odd: Run =
+            serde_json::from_value(serde_json::json!({"run_id": "r", "state": "NEW_STATE"}))
+                .unwrap();
         assert_eq!(odd.state, RuntimeState::Unknown);
         assert!(!odd.state.is_final());
     }
@@ -258,7 +266,10 @@ mod tests {
             experiment_id: "e".into(),
             description: None,
             pipeline_spec: None,
-            pipeline_version_reference: Some(PipelineVersionReference { pipeline_id: "p".into(), pipeline_version_id: "v".into() }),
+            pipeline_version_reference: Some(PipelineVersionReference {
+                pipeline_id: "p".into(),
+                pipeline_version_id: "v".into(),
+            }),
             runtime_config: RuntimeConfig::default(),
             service_account: None,
         };

@@ -17,11 +17,20 @@ pub enum ConfigError {
     #[error("no KFP endpoint: pass --endpoint or set {ENDPOINT_ENV}")]
     NoEndpoint,
     #[error("invalid KFP endpoint {endpoint:?}: {reason}")]
-    BadEndpoint { endpoint: String, reason: &'static str },
-    #[error("cannot read the KFP token file {}: {source}", path.display())]
-    TokenFile { path: PathBuf, source: std::io::Error },
+    BadEndpoint {
+        endpoint: String,
+        reason: &'static str,
+    },
+    #[error("cannot read the KFP token file {}: {cause}", path.display())]
+    TokenFile {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     #[error("the token from {origin} is {problem}")]
-    BadToken { origin: String, problem: &'static str },
+    BadToken {
+        origin: String,
+        problem: &'static str,
+    },
 }
 
 /// A bearer token. Debug and Display print `<redacted>`, so it cannot leak through logs or errors.
@@ -35,13 +44,19 @@ impl Token {
         let trimmed = value.trim();
         let problem = if trimmed.is_empty() {
             Some("empty")
-        } else if trimmed.bytes().any(|b| b.is_ascii_control() || !b.is_ascii()) {
+        } else if trimmed
+            .bytes()
+            .any(|b| b.is_ascii_control() || !b.is_ascii())
+        {
             Some("not a printable ASCII string")
         } else {
             None
         };
         match problem {
-            Some(problem) => Err(ConfigError::BadToken { origin: origin.to_string(), problem }),
+            Some(problem) => Err(ConfigError::BadToken {
+                origin: origin.to_string(),
+                problem,
+            }),
             None => Ok(Token(trimmed.to_string())),
         }
     }
@@ -86,8 +101,12 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Pause before retry number `retry` (1-based): initial * 2^(retry-1), capped.
     pub fn backoff(&self, retry: u32) -> Duration {
-        let factor = 1u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX);
-        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+        let factor = 1u32
+            .checked_shl(retry.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
     }
 }
 
@@ -126,7 +145,11 @@ impl Config {
 
     /// Resolves options against the process environment and the in-cluster token file.
     pub fn resolve(options: ConnectionOptions) -> Result<Config, ConfigError> {
-        Config::resolve_with(options, |name| std::env::var(name).ok(), Path::new(IN_CLUSTER_TOKEN_PATH))
+        Config::resolve_with(
+            options,
+            |name| std::env::var(name).ok(),
+            Path::new(IN_CLUSTER_TOKEN_PATH),
+        )
     }
 
     /// Precedence: endpoint from the option, then `KF_PIPELINES_ENDPOINT`; token from the
@@ -158,16 +181,24 @@ impl Config {
 }
 
 fn read_token_file(path: &Path) -> Result<Token, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::TokenFile { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::TokenFile {
+        path: path.to_path_buf(),
+        cause,
+    })?;
     Token::new(&text, &path.display().to_string())
 }
 
 /// Adds `https://` when no scheme is given (the Python client does the same) and drops
 /// trailing slashes so paths can be appended.
 fn normalize_endpoint(raw: &str) -> Result<String, ConfigError> {
-    let bad = |reason| ConfigError::BadEndpoint { endpoint: raw.to_string(), reason };
-    let (scheme, rest) = raw.trim().split_once("://").unwrap_or(("https", raw.trim()));
+    let bad = |reason| ConfigError::BadEndpoint {
+        endpoint: raw.to_string(),
+        reason,
+    };
+    let (scheme, rest) = raw
+        .trim()
+        .split_once("://")
+        .unwrap_or(("https", raw.trim()));
     if scheme != "http" && scheme != "https" {
         return Err(bad("the scheme must be http or https"));
     }
@@ -193,20 +224,39 @@ mod tests {
     #[test]
     fn endpoint_flag_beats_environment_and_is_normalized() {
         let env = |name: &str| (name == ENDPOINT_ENV).then(|| "http://env:8888".to_string());
-        let options = ConnectionOptions { endpoint: Some("kfp.example.com/".into()), ..Default::default() };
+        let options = ConnectionOptions {
+            endpoint: Some("kfp.example.com/".into()),
+            ..Default::default()
+        };
         let config = Config::resolve_with(options, env, Path::new("/nonexistent")).unwrap();
         assert_eq!(config.endpoint, "https://kfp.example.com");
-        let config = Config::resolve_with(ConnectionOptions::default(), env, Path::new("/nonexistent")).unwrap();
+        let config =
+            Config::resolve_with(ConnectionOptions::default(), env, Path::new("/nonexistent"))
+                .unwrap();
         assert_eq!(config.endpoint, "http://env:8888");
     }
 
     #[test]
     fn missing_or_bad_endpoint_is_an_error() {
-        let err = Config::resolve_with(ConnectionOptions::default(), no_env, Path::new("/nonexistent")).unwrap_err();
+        let err = Config::resolve_with(
+            ConnectionOptions::default(),
+            no_env,
+            Path::new("/nonexistent"),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("--endpoint"), "{err}");
-        assert!(matches!(Config::new("ftp://x"), Err(ConfigError::BadEndpoint { .. })));
-        assert!(matches!(Config::new("http://"), Err(ConfigError::BadEndpoint { .. })));
-        assert!(matches!(Config::new("http://h/?a=b"), Err(ConfigError::BadEndpoint { .. })));
+        assert!(matches!(
+            Config::new("ftp://x"),
+            Err(ConfigError::BadEndpoint { .. })
+        ));
+        assert!(matches!(
+            Config::new("http://"),
+            Err(ConfigError::BadEndpoint { .. })
+        ));
+        assert!(matches!(
+            Config::new("http://h/?a=b"),
+            Err(ConfigError::BadEndpoint { .. })
+        ));
     }
 
     #[test]
@@ -223,19 +273,40 @@ mod tests {
             TOKEN_PATH_ENV => Some(env_path.clone()),
             _ => None,
         };
-        let flag = ConnectionOptions { existing_token: Some("from-flag".into()), ..Default::default() };
+        let flag = ConnectionOptions {
+            existing_token: Some("from-flag".into()),
+            ..Default::default()
+        };
         let token = |c: Config| c.token.map(|t| t.expose().to_string());
-        assert_eq!(token(Config::resolve_with(flag, env, &cluster_file).unwrap()).as_deref(), Some("from-flag"));
         assert_eq!(
-            token(Config::resolve_with(ConnectionOptions::default(), env, &cluster_file).unwrap()).as_deref(),
+            token(Config::resolve_with(flag, env, &cluster_file).unwrap()).as_deref(),
+            Some("from-flag")
+        );
+        assert_eq!(
+            token(Config::resolve_with(ConnectionOptions::default(), env, &cluster_file).unwrap())
+                .as_deref(),
             Some("from-env-file")
         );
         let only_endpoint = |name: &str| (name == ENDPOINT_ENV).then(|| "http://h".to_string());
         assert_eq!(
-            token(Config::resolve_with(ConnectionOptions::default(), only_endpoint, &cluster_file).unwrap()).as_deref(),
+            token(
+                Config::resolve_with(ConnectionOptions::default(), only_endpoint, &cluster_file)
+                    .unwrap()
+            )
+            .as_deref(),
             Some("from-cluster")
         );
-        assert_eq!(token(Config::resolve_with(ConnectionOptions::default(), only_endpoint, &dir.join("absent")).unwrap()), None);
+        assert_eq!(
+            token(
+                Config::resolve_with(
+                    ConnectionOptions::default(),
+                    only_endpoint,
+                    &dir.join("absent")
+                )
+                .unwrap()
+            ),
+            None
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -246,7 +317,9 @@ mod tests {
             TOKEN_PATH_ENV => Some("/nonexistent/kfp-token".to_string()),
             _ => None,
         };
-        let err = Config::resolve_with(ConnectionOptions::default(), env, Path::new("/nonexistent")).unwrap_err();
+        let err =
+            Config::resolve_with(ConnectionOptions::default(), env, Path::new("/nonexistent"))
+                .unwrap_err();
         assert!(err.to_string().contains("/nonexistent/kfp-token"), "{err}");
     }
 
@@ -257,7 +330,10 @@ mod tests {
         assert!(!format!("{token:?} {token}").contains("s3cr3t"));
         let err = Token::new("hunter\n2", "test").unwrap_err();
         assert!(!err.to_string().contains("hunter"), "{err}");
-        assert!(matches!(Token::new("  ", "test"), Err(ConfigError::BadToken { .. })));
+        assert!(matches!(
+            Token::new("  ", "test"),
+            Err(ConfigError::BadToken { .. })
+        ));
     }
 
     #[test]

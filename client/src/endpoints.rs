@@ -6,7 +6,11 @@ use crate::errors::ApiError;
 use crate::http::{Client, FilePart, percent_encode};
 
 /// Query pairs for `ListOptions` plus the client's namespace where the endpoint takes one.
-fn list_query<'a>(options: &'a ListOptions, page_size: &'a str, namespace: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+fn list_query<'a>(
+    options: &'a ListOptions,
+    page_size: &'a str,
+    namespace: Option<&'a str>,
+) -> Vec<(&'a str, &'a str)> {
     let mut query = vec![
         ("page_size", page_size),
         ("page_token", options.page_token.as_deref().unwrap_or("")),
@@ -38,7 +42,11 @@ pub fn upload_pipeline(
         ("description", description.unwrap_or("")),
         ("namespace", namespace),
     ];
-    let part = FilePart { field: "uploadfile", filename, content };
+    let part = FilePart {
+        field: "uploadfile",
+        filename,
+        content,
+    };
     client.post_multipart("/apis/v2beta1/pipelines/upload", &query, &part)
 }
 
@@ -57,12 +65,19 @@ pub fn upload_pipeline_version(
         ("display_name", version_name),
         ("description", description.unwrap_or("")),
     ];
-    let part = FilePart { field: "uploadfile", filename, content };
+    let part = FilePart {
+        field: "uploadfile",
+        filename,
+        content,
+    };
     client.post_multipart("/apis/v2beta1/pipelines/upload_version", &query, &part)
 }
 
 /// `GET /apis/v2beta1/pipelines` (ListPipelines).
-pub fn list_pipelines(client: &Client, options: &ListOptions) -> Result<ListPipelinesResponse, ApiError> {
+pub fn list_pipelines(
+    client: &Client,
+    options: &ListOptions,
+) -> Result<ListPipelinesResponse, ApiError> {
     let size = page_size(options);
     let query = list_query(options, &size, client.config().namespace.as_deref());
     client.get_json("/apis/v2beta1/pipelines", &query)
@@ -76,11 +91,21 @@ pub fn list_pipeline_versions(
 ) -> Result<ListPipelineVersionsResponse, ApiError> {
     let size = page_size(options);
     let query = list_query(options, &size, None);
-    client.get_json(&format!("/apis/v2beta1/pipelines/{}/versions", percent_encode(pipeline_id)), &query)
+    client.get_json(
+        &format!(
+            "/apis/v2beta1/pipelines/{}/versions",
+            percent_encode(pipeline_id)
+        ),
+        &query,
+    )
 }
 
 /// `GET /apis/v2beta1/pipelines/{pipeline_id}/versions/{pipeline_version_id}` (GetPipelineVersion).
-pub fn get_pipeline_version(client: &Client, pipeline_id: &str, version_id: &str) -> Result<PipelineVersion, ApiError> {
+pub fn get_pipeline_version(
+    client: &Client,
+    pipeline_id: &str,
+    version_id: &str,
+) -> Result<PipelineVersion, ApiError> {
     let path = format!(
         "/apis/v2beta1/pipelines/{}/versions/{}",
         percent_encode(pipeline_id),
@@ -90,12 +115,18 @@ pub fn get_pipeline_version(client: &Client, pipeline_id: &str, version_id: &str
 }
 
 /// `POST /apis/v2beta1/experiments` (CreateExperiment); the body is the experiment itself.
-pub fn create_experiment(client: &Client, experiment: &NewExperiment) -> Result<Experiment, ApiError> {
+pub fn create_experiment(
+    client: &Client,
+    experiment: &NewExperiment,
+) -> Result<Experiment, ApiError> {
     client.post_json("/apis/v2beta1/experiments", &[], experiment)
 }
 
 /// `GET /apis/v2beta1/experiments` (ListExperiments).
-pub fn list_experiments(client: &Client, options: &ListOptions) -> Result<ListExperimentsResponse, ApiError> {
+pub fn list_experiments(
+    client: &Client,
+    options: &ListOptions,
+) -> Result<ListExperimentsResponse, ApiError> {
     let size = page_size(options);
     let query = list_query(options, &size, client.config().namespace.as_deref());
     client.get_json("/apis/v2beta1/experiments", &query)
@@ -108,11 +139,18 @@ pub fn create_run(client: &Client, run: &NewRun) -> Result<Run, ApiError> {
 
 /// `GET /apis/v2beta1/runs/{run_id}` (GetRun).
 pub fn get_run(client: &Client, run_id: &str) -> Result<Run, ApiError> {
-    client.get_json(&format!("/apis/v2beta1/runs/{}", percent_encode(run_id)), &[])
+    client.get_json(
+        &format!("/apis/v2beta1/runs/{}", percent_encode(run_id)),
+        &[],
+    )
 }
 
 /// `GET /apis/v2beta1/runs` (ListRuns), optionally within one experiment.
-pub fn list_runs(client: &Client, experiment_id: Option<&str>, options: &ListOptions) -> Result<ListRunsResponse, ApiError> {
+pub fn list_runs(
+    client: &Client,
+    experiment_id: Option<&str>,
+    options: &ListOptions,
+) -> Result<ListRunsResponse, ApiError> {
     let size = page_size(options);
     let mut query = list_query(options, &size, client.config().namespace.as_deref());
     if let Some(id) = experiment_id {

@@ -23,9 +23,10 @@ pub struct FilePart<'a> {
     pub content: &'a [u8],
 }
 
-enum Body {
-    Empty,
-    Bytes { content_type: String, bytes: Vec<u8> },
+/// A POST body; requests without one are GETs.
+struct Upload {
+    content_type: String,
+    bytes: Vec<u8>,
 }
 
 impl Client {
@@ -47,8 +48,12 @@ impl Client {
     }
 
     /// GET with retries on network errors and 502/503/504.
-    pub fn get_json<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T, ApiError> {
-        self.call("GET", path, query, Body::Empty)
+    pub fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, ApiError> {
+        self.call(path, query, None)
     }
 
     /// POST of a JSON body; never retried.
@@ -62,7 +67,14 @@ impl Client {
             request: format!("POST {path}"),
             reason: format!("cannot encode the request body: {e}"),
         })?;
-        self.call("POST", path, query, Body::Bytes { content_type: "application/json".into(), bytes })
+        self.call(
+            path,
+            query,
+            Some(Upload {
+                content_type: "application/json".into(),
+                bytes,
+            }),
+        )
     }
 
     /// POST of one file as multipart/form-data; never retried.
@@ -73,21 +85,34 @@ impl Client {
         part: &FilePart<'_>,
     ) -> Result<T, ApiError> {
         let (content_type, bytes) = encode_multipart(part);
-        self.call("POST", path, query, Body::Bytes { content_type, bytes })
+        self.call(
+            path,
+            query,
+            Some(Upload {
+                content_type,
+                bytes,
+            }),
+        )
     }
 
-    fn call<T: DeserializeOwned>(&self, method: &str, path: &str, query: &[(&str, &str)], body: Body) -> Result<T, ApiError> {
+    fn call<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        upload: Option<Upload>,
+    ) -> Result<T, ApiError> {
+        let method = if upload.is_some() { "POST" } else { "GET" };
         let request = format!("{method} {path}");
         let url = format!("{}{}{}", self.config.endpoint, path, encode_query(query));
-        let idempotent = method == "GET";
         let mut attempt = 1;
         loop {
-            let outcome = self.send_once(method, &url, &body);
-            let retryable = match &outcome {
-                Err(_) => true,
+            let outcome = self.send_once(&url, upload.as_ref());
+            let transient = match &outcome {
+                Err(error) => is_transient(error),
                 Ok((status, _)) => matches!(status, 502..=504),
             };
-            if idempotent && retryable && attempt < self.config.retry.max_attempts {
+            // Only GETs are retried: a POST may have reached the server before it failed.
+            if upload.is_none() && transient && attempt < self.config.retry.max_attempts {
                 std::thread::sleep(self.config.retry.backoff(attempt));
                 attempt += 1;
                 continue;
@@ -97,45 +122,53 @@ impl Client {
                 reason: self.redact(&transport_reason(&e, attempt)),
             })?;
             if !(200..300).contains(&status) {
-                return Err(ApiError::from_status(request, status, &bytes, self.secret()));
+                return Err(ApiError::from_status(
+                    request,
+                    status,
+                    &bytes,
+                    self.secret(),
+                ));
             }
-            return serde_json::from_slice(&bytes)
-                .map_err(|e| ApiError::Decode { request, reason: self.redact(&e.to_string()) });
+            return serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
+                request,
+                reason: self.redact(&e.to_string()),
+            });
         }
     }
 
-    fn send_once(&self, method: &str, url: &str, body: &Body) -> Result<(u16, Vec<u8>), ureq::Error> {
-        let auth = self.config.token.as_ref().map(|t| format!("Bearer {}", t.expose()));
-        let response = match (method, body) {
-            ("GET", _) => {
+    fn send_once(&self, url: &str, upload: Option<&Upload>) -> Result<(u16, Vec<u8>), ureq::Error> {
+        let auth = self
+            .config
+            .token
+            .as_ref()
+            .map(|t| format!("Bearer {}", t.expose()));
+        let response = match upload {
+            None => {
                 let mut builder = self.agent.get(url).header("Accept", "application/json");
                 if let Some(auth) = &auth {
                     builder = builder.header("Authorization", auth);
                 }
                 builder.call()
             }
-            (_, Body::Bytes { content_type, bytes }) => {
+            Some(upload) => {
                 let mut builder = self
                     .agent
                     .post(url)
                     .header("Accept", "application/json")
-                    .header("Content-Type", content_type);
+                    .header("Content-Type", &upload.content_type);
                 if let Some(auth) = &auth {
                     builder = builder.header("Authorization", auth);
                 }
-                builder.send(&bytes[..])
-            }
-            (_, Body::Empty) => {
-                let mut builder = self.agent.post(url).header("Accept", "application/json");
-                if let Some(auth) = &auth {
-                    builder = builder.header("Authorization", auth);
-                }
-                builder.send_empty()
+                builder.send(&upload.bytes[..])
             }
         };
         let mut response = response?;
         let status = response.status().as_u16();
-        let bytes = response.body_mut().with_config().limit(MAX_RESPONSE_BYTES).read_to_vec()?;
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .read_to_vec()?;
         Ok((status, bytes))
     }
 
@@ -151,8 +184,22 @@ impl Client {
     }
 }
 
+/// Network failures that a later try may not meet; TLS, DNS and protocol errors are final.
+fn is_transient(error: &ureq::Error) -> bool {
+    match error {
+        // rustls reports handshake and certificate failures as InvalidData.
+        ureq::Error::Io(io) => io.kind() != std::io::ErrorKind::InvalidData,
+        ureq::Error::Timeout(_) | ureq::Error::ConnectionFailed => true,
+        _ => false,
+    }
+}
+
 fn transport_reason(error: &ureq::Error, attempts: u32) -> String {
-    let tries = if attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() };
+    let tries = if attempts > 1 {
+        format!(" (after {attempts} attempts)")
+    } else {
+        String::new()
+    };
     errors::one_line(&format!("{error}{tries}"))
 }
 
@@ -163,7 +210,11 @@ fn encode_query(query: &[(&str, &str)]) -> String {
         .filter(|(_, value)| !value.is_empty())
         .map(|(key, value)| format!("{}={}", percent_encode(key), percent_encode(value)))
         .collect();
-    if pairs.is_empty() { String::new() } else { format!("?{}", pairs.join("&")) }
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
 }
 
 /// Percent-encodes everything outside the RFC 3986 unreserved set.
@@ -181,7 +232,10 @@ pub fn percent_encode(text: &str) -> String {
 
 /// Encodes one file part; the boundary is chosen so that it does not occur in the content.
 fn encode_multipart(part: &FilePart<'_>) -> (String, Vec<u8>) {
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let mut boundary = format!("kfp-rs-{seed:x}-{}", std::process::id());
     while contains(part.content, boundary.as_bytes()) {
         boundary.push('x');
@@ -190,7 +244,11 @@ fn encode_multipart(part: &FilePart<'_>) -> (String, Vec<u8>) {
     let mut bytes = Vec::with_capacity(part.content.len() + 256);
     bytes.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
     bytes.extend_from_slice(
-        format!("Content-Disposition: form-data; name=\"{}\"; filename=\"{filename}\"\r\n", part.field).as_bytes(),
+        format!(
+            "Content-Disposition: form-data; name=\"{}\"; filename=\"{filename}\"\r\n",
+            part.field
+        )
+        .as_bytes(),
     );
     bytes.extend_from_slice(b"Content-Type: application/octet-stream\r\n\r\n");
     bytes.extend_from_slice(part.content);
@@ -199,7 +257,9 @@ fn encode_multipart(part: &FilePart<'_>) -> (String, Vec<u8>) {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 #[cfg(test)]
@@ -208,15 +268,24 @@ mod tests {
 
     #[test]
     fn query_is_percent_encoded_and_skips_empty_values() {
-        assert_eq!(encode_query(&[("name", "my pipe/1"), ("namespace", ""), ("f", "{\"a\":1}")]), "?name=my%20pipe%2F1&f=%7B%22a%22%3A1%7D");
+        assert_eq!(
+            encode_query(&[("name", "my pipe/1"), ("namespace", ""), ("f", "{\"a\":1}")]),
+            "?name=my%20pipe%2F1&f=%7B%22a%22%3A1%7D"
+        );
         assert_eq!(encode_query(&[("namespace", "")]), "");
     }
 
     #[test]
     fn multipart_has_one_named_part_and_a_boundary_absent_from_the_content() {
-        let part = FilePart { field: "uploadfile", filename: "p.yaml", content: b"a: 1\n" };
+        let part = FilePart {
+            field: "uploadfile",
+            filename: "p.yaml",
+            content: b"a: 1\n",
+        };
         let (content_type, bytes) = encode_multipart(&part);
-        let boundary = content_type.strip_prefix("multipart/form-data; boundary=").unwrap();
+        let boundary = content_type
+            .strip_prefix("multipart/form-data; boundary=")
+            .unwrap();
         let text = String::from_utf8(bytes).unwrap();
         assert!(text.starts_with(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"uploadfile\"; filename=\"p.yaml\"\r\n")));
         assert!(text.ends_with(&format!("\r\na: 1\n\r\n--{boundary}--\r\n")));

@@ -23,28 +23,46 @@ fn text(value: &Option<String>) -> String {
 impl Row for Pipeline {
     const HEADERS: &'static [&'static str] = &["PIPELINE ID", "NAME", "CREATED AT"];
     fn cells(&self) -> Vec<String> {
-        vec![self.pipeline_id.clone(), self.display_name.clone(), text(&self.created_at)]
+        vec![
+            self.pipeline_id.clone(),
+            self.display_name.clone(),
+            text(&self.created_at),
+        ]
     }
 }
 
 impl Row for PipelineVersion {
     const HEADERS: &'static [&'static str] = &["PIPELINE ID", "VERSION ID", "NAME", "CREATED AT"];
     fn cells(&self) -> Vec<String> {
-        vec![self.pipeline_id.clone(), self.pipeline_version_id.clone(), self.display_name.clone(), text(&self.created_at)]
+        vec![
+            self.pipeline_id.clone(),
+            self.pipeline_version_id.clone(),
+            self.display_name.clone(),
+            text(&self.created_at),
+        ]
     }
 }
 
 impl Row for Experiment {
     const HEADERS: &'static [&'static str] = &["EXPERIMENT ID", "NAME", "CREATED AT"];
     fn cells(&self) -> Vec<String> {
-        vec![self.experiment_id.clone(), self.display_name.clone(), text(&self.created_at)]
+        vec![
+            self.experiment_id.clone(),
+            self.display_name.clone(),
+            text(&self.created_at),
+        ]
     }
 }
 
 impl Row for Run {
     const HEADERS: &'static [&'static str] = &["RUN ID", "NAME", "STATE", "CREATED AT"];
     fn cells(&self) -> Vec<String> {
-        vec![self.run_id.clone(), self.display_name.clone(), self.state.as_str().to_string(), text(&self.created_at)]
+        vec![
+            self.run_id.clone(),
+            self.display_name.clone(),
+            self.state.as_str().to_string(),
+            text(&self.created_at),
+        ]
     }
 }
 
@@ -73,7 +91,14 @@ fn json<T: Serialize + ?Sized>(value: &T) -> String {
 
 /// Left-aligned columns separated by two spaces; cells are kept on one line.
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
-    let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.into_iter().map(|c| c.replace(['\n', '\r', '\t'], " ")).collect()).collect();
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|c| c.replace(['\n', '\r', '\t'], " "))
+                .collect()
+        })
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -81,7 +106,11 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
         }
     }
     let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         format!("{}\n", padded.join("  ").trim_end())
     };
     let mut out = line(headers.to_vec());
@@ -99,8 +128,19 @@ mod tests {
     #[test]
     fn table_aligns_columns() {
         let runs = vec![
-            Run { run_id: "r1".into(), display_name: "first run".into(), state: RuntimeState::Running, ..Default::default() },
-            Run { run_id: "run-22".into(), display_name: "b".into(), state: RuntimeState::Failed, created_at: Some("2026-01-01T00:00:00Z".into()), ..Default::default() },
+            Run {
+                run_id: "r1".into(),
+                display_name: "first run".into(),
+                state: RuntimeState::Running,
+                ..Default::default()
+            },
+            Run {
+                run_id: "run-22".into(),
+                display_name: "b".into(),
+                state: RuntimeState::Failed,
+                created_at: Some("2026-01-01T00:00:00Z".into()),
+                ..Default::default()
+            },
         ];
         assert_eq!(
             render_list(Format::Table, &runs),
@@ -112,8 +152,13 @@ mod tests {
 
     #[test]
     fn json_uses_swagger_field_names() {
-        let run = Run { run_id: "r1".into(), state: RuntimeState::Succeeded, ..Default::default() };
-        let value: serde_json::Value = serde_json::from_str(&render_one(Format::Json, &run)).unwrap();
+        let run = Run {
+            run_id: "r1".into(),
+            state: RuntimeState::Succeeded,
+            ..Default::default()
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&render_one(Format::Json, &run)).unwrap();
         assert_eq!(value["run_id"], "r1");
         assert_eq!(value["state"], "SUCCEEDED");
     }

@@ -12,7 +12,12 @@ pub enum ParamError {
     #[error("the pipeline has no parameter {name:?}; its parameters are: {known}")]
     Unknown { name: String, known: String },
     #[error("parameter {name:?} ({kind}): {value:?} is not {expected}")]
-    Invalid { name: String, kind: String, value: String, expected: &'static str },
+    Invalid {
+        name: String,
+        kind: String,
+        value: String,
+        expected: &'static str,
+    },
     #[error("missing required parameter(s): {0}")]
     Missing(String),
     #[error("parameter {name:?} has type {kind}, which is set by KFP and cannot be passed")]
@@ -74,21 +79,33 @@ pub fn input_parameters(pipeline_spec: &Value) -> Result<Vec<InputParameter>, Pa
     let Some(parameters) = pipeline_spec.pointer("/root/inputDefinitions/parameters") else {
         return Ok(Vec::new());
     };
-    let parameters = parameters
-        .as_object()
-        .ok_or_else(|| ParamError::Spec { name: String::new(), problem: "is not a mapping".into() })?;
+    let parameters = parameters.as_object().ok_or_else(|| ParamError::Spec {
+        name: String::new(),
+        problem: "is not a mapping".into(),
+    })?;
     parameters
         .iter()
         .map(|(name, definition)| {
-            let spec_error = |problem: String| ParamError::Spec { name: name.clone(), problem };
+            let spec_error = |problem: String| ParamError::Spec {
+                name: name.clone(),
+                problem,
+            };
             let type_name = definition
                 .get("parameterType")
                 .and_then(Value::as_str)
                 .ok_or_else(|| spec_error("has no parameterType".into()))?;
-            let kind = ParameterType::from_ir(type_name).ok_or_else(|| spec_error(format!("unknown parameterType {type_name:?}")))?;
+            let kind = ParameterType::from_ir(type_name)
+                .ok_or_else(|| spec_error(format!("unknown parameterType {type_name:?}")))?;
             let optional = definition.get("defaultValue").is_some()
-                || definition.get("isOptional").and_then(Value::as_bool).unwrap_or(false);
-            Ok(InputParameter { name: name.clone(), kind, optional })
+                || definition
+                    .get("isOptional")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+            Ok(InputParameter {
+                name: name.clone(),
+                kind,
+                optional,
+            })
         })
         .collect()
 }
@@ -97,9 +114,14 @@ pub fn input_parameters(pipeline_spec: &Value) -> Result<Vec<InputParameter>, Pa
 pub fn split_assignments(args: &[String]) -> Result<Vec<(String, String)>, ParamError> {
     let mut pairs: Vec<(String, String)> = Vec::with_capacity(args.len());
     for arg in args {
-        let (key, value) = arg.split_once('=').filter(|(k, _)| !k.is_empty()).ok_or_else(|| ParamError::NotKeyValue(arg.clone()))?;
+        let (key, value) = arg
+            .split_once('=')
+            .filter(|(k, _)| !k.is_empty())
+            .ok_or_else(|| ParamError::NotKeyValue(arg.clone()))?;
         if pairs.iter().any(|(k, _)| k == key) {
-            return Err(ParamError::Duplicate { name: key.to_string() });
+            return Err(ParamError::Duplicate {
+                name: key.to_string(),
+            });
         }
         pairs.push((key.to_string(), value.to_string()));
     }
@@ -107,22 +129,35 @@ pub fn split_assignments(args: &[String]) -> Result<Vec<(String, String)>, Param
 }
 
 /// Types each assignment by its parameter and checks that every required parameter is given.
-pub fn type_arguments(parameters: &[InputParameter], assignments: &[(String, String)]) -> Result<Map<String, Value>, ParamError> {
+pub fn type_arguments(
+    parameters: &[InputParameter],
+    assignments: &[(String, String)],
+) -> Result<Map<String, Value>, ParamError> {
     let mut typed = Map::new();
     for (name, raw) in assignments {
-        let parameter = parameters.iter().find(|p| &p.name == name).ok_or_else(|| ParamError::Unknown {
-            name: name.clone(),
-            known: if parameters.is_empty() {
-                "(none)".to_string()
-            } else {
-                parameters.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
-            },
-        })?;
+        let parameter =
+            parameters
+                .iter()
+                .find(|p| &p.name == name)
+                .ok_or_else(|| ParamError::Unknown {
+                    name: name.clone(),
+                    known: if parameters.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        parameters
+                            .iter()
+                            .map(|p| p.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                })?;
         typed.insert(name.clone(), type_value(parameter, raw)?);
     }
     let missing: Vec<&str> = parameters
         .iter()
-        .filter(|p| !p.optional && p.kind != ParameterType::TaskFinalStatus && !typed.contains_key(&p.name))
+        .filter(|p| {
+            !p.optional && p.kind != ParameterType::TaskFinalStatus && !typed.contains_key(&p.name)
+        })
         .map(|p| p.name.as_str())
         .collect();
     if !missing.is_empty() {
@@ -140,7 +175,11 @@ fn type_value(parameter: &InputParameter, raw: &str) -> Result<Value, ParamError
     };
     match parameter.kind {
         ParameterType::String => Ok(Value::String(raw.to_string())),
-        ParameterType::Integer => raw.trim().parse::<i64>().map(Value::from).map_err(|_| invalid("an integer")),
+        ParameterType::Integer => raw
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| invalid("an integer")),
         ParameterType::Double => raw
             .trim()
             .parse::<f64>()
@@ -161,9 +200,10 @@ fn type_value(parameter: &InputParameter, raw: &str) -> Result<Value, ParamError
             Ok(object @ Value::Object(_)) => Ok(object),
             _ => Err(invalid("a JSON object")),
         },
-        ParameterType::TaskFinalStatus => {
-            Err(ParamError::NotSettable { name: parameter.name.clone(), kind: parameter.kind.ir_name().to_string() })
-        }
+        ParameterType::TaskFinalStatus => Err(ParamError::NotSettable {
+            name: parameter.name.clone(),
+            kind: parameter.kind.ir_name().to_string(),
+        }),
     }
 }
 
@@ -191,34 +231,85 @@ mod tests {
 
     #[test]
     fn values_are_typed_by_parameter_type() {
-        let map = typed(&["name=a=b", "epochs=7", "lr=3", "shuffle=False", "layers=[1,2]", "extra={\"k\":1}"]).unwrap();
-        assert_eq!(Value::Object(map), json!({"name": "a=b", "epochs": 7, "lr": 3.0, "shuffle": false, "layers": [1, 2], "extra": {"k": 1}}));
+        let map = typed(&[
+            "name=a=b",
+            "epochs=7",
+            "lr=3",
+            "shuffle=False",
+            "layers=[1,2]",
+            "extra={\"k\":1}",
+        ])
+        .unwrap();
+        assert_eq!(
+            Value::Object(map),
+            json!({"name": "a=b", "epochs": 7, "lr": 3.0, "shuffle": false, "layers": [1, 2], "extra": {"k": 1}})
+        );
     }
 
     #[test]
     fn bad_values_name_the_parameter() {
         let err = typed(&["name=x", "epochs=3.5"]).unwrap_err();
-        assert_eq!(err.to_string(), "parameter \"epochs\" (NUMBER_INTEGER): \"3.5\" is not an integer");
-        assert!(matches!(typed(&["name=x", "lr=nan"]), Err(ParamError::Invalid { .. })));
-        assert!(matches!(typed(&["name=x", "shuffle=yes"]), Err(ParamError::Invalid { .. })));
-        assert!(matches!(typed(&["name=x", "layers={}"]), Err(ParamError::Invalid { .. })));
-        assert!(matches!(typed(&["name=x", "extra=[]"]), Err(ParamError::Invalid { .. })));
+        assert_eq!(
+            err.to_string(),
+            "parameter \"epochs\" (NUMBER_INTEGER): \"3.5\" is not an integer"
+        );
+        assert!(matches!(
+            typed(&["name=x", "lr=nan"]),
+            Err(ParamError::Invalid { .. })
+        ));
+        assert!(matches!(
+            typed(&["name=x", "shuffle=yes"]),
+            Err(ParamError::Invalid { .. })
+        ));
+        assert!(matches!(
+            typed(&["name=x", "layers={}"]),
+            Err(ParamError::Invalid { .. })
+        ));
+        assert!(matches!(
+            typed(&["name=x", "extra=[]"]),
+            Err(ParamError::Invalid { .. })
+        ));
     }
 
     #[test]
     fn unknown_missing_duplicate_and_malformed_are_rejected() {
         let err = typed(&["name=x", "epoch=1"]).unwrap_err();
-        assert!(err.to_string().contains("\"epoch\"") && err.to_string().contains("epochs"), "{err}");
-        assert_eq!(typed(&["epochs=1"]).unwrap_err(), ParamError::Missing("name".into()));
-        assert_eq!(typed(&["name=x", "name=y"]).unwrap_err(), ParamError::Duplicate { name: "name".into() });
-        assert_eq!(typed(&["name"]).unwrap_err(), ParamError::NotKeyValue("name".into()));
-        assert_eq!(typed(&["=x"]).unwrap_err(), ParamError::NotKeyValue("=x".into()));
+        assert!(
+            err.to_string().contains("\"epoch\"") && err.to_string().contains("epochs"),
+            "{err}"
+        );
+        assert_eq!(
+            typed(&["epochs=1"]).unwrap_err(),
+            ParamError::Missing("name".into())
+        );
+        assert_eq!(
+            typed(&["name=x", "name=y"]).unwrap_err(),
+            ParamError::Duplicate {
+                name: "name".into()
+            }
+        );
+        assert_eq!(
+            typed(&["name"]).unwrap_err(),
+            ParamError::NotKeyValue("name".into())
+        );
+        assert_eq!(
+            typed(&["=x"]).unwrap_err(),
+            ParamError::NotKeyValue("=x".into())
+        );
     }
 
     #[test]
     fn spec_without_inputs_and_broken_specs() {
-        assert!(input_parameters(&json!({"root": {"dag": {}}})).unwrap().is_empty());
+        assert!(
+            input_parameters(&json!({"root": {"dag": {}}}))
+                .unwrap()
+                .is_empty()
+        );
         let err = input_parameters(&json!({"root": {"inputDefinitions": {"parameters": {"p": {"parameterType": "FLOAT"}}}}})).unwrap_err();
-        assert!(err.to_string().contains("root.inputDefinitions.parameters.p"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("root.inputDefinitions.parameters.p"),
+            "{err}"
+        );
     }
 }

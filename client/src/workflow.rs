@@ -22,17 +22,27 @@ pub enum ClientError {
     #[error("{0}")]
     Lookup(String),
     #[error("run {run_id} did not finish within {seconds} s (last state {state})")]
-    WaitTimeout { run_id: String, seconds: u64, state: &'static str },
+    WaitTimeout {
+        run_id: String,
+        seconds: u64,
+        state: &'static str,
+    },
 }
 
 /// The pipeline named `name` (by display name), if there is one; several is an error.
 pub fn find_pipeline(client: &Client, name: &str) -> Result<Option<Pipeline>, ClientError> {
-    let options = ListOptions { page_size: Some(2), filter: Some(display_name_filter(name)), ..Default::default() };
+    let options = ListOptions {
+        page_size: Some(2),
+        filter: Some(display_name_filter(name)),
+        ..Default::default()
+    };
     let mut found = endpoints::list_pipelines(client, &options)?.pipelines;
     found.retain(|p| p.display_name == name);
     match found.len() {
         0 | 1 => Ok(found.pop()),
-        _ => Err(ClientError::Lookup(format!("several pipelines are named {name:?}; use --pipeline-id"))),
+        _ => Err(ClientError::Lookup(format!(
+            "several pipelines are named {name:?}; use --pipeline-id"
+        ))),
     }
 }
 
@@ -45,7 +55,11 @@ pub fn pipeline_id_by_name(client: &Client, name: &str) -> Result<String, Client
 
 /// The newest version of a pipeline, with its spec.
 pub fn latest_version(client: &Client, pipeline_id: &str) -> Result<PipelineVersion, ClientError> {
-    let options = ListOptions { page_size: Some(1), sort_by: Some("created_at desc".into()), ..Default::default() };
+    let options = ListOptions {
+        page_size: Some(1),
+        sort_by: Some("created_at desc".into()),
+        ..Default::default()
+    };
     let newest = endpoints::list_pipeline_versions(client, pipeline_id, &options)?
         .pipeline_versions
         .into_iter()
@@ -54,21 +68,35 @@ pub fn latest_version(client: &Client, pipeline_id: &str) -> Result<PipelineVers
     if newest.pipeline_spec.is_some() {
         return Ok(newest);
     }
-    Ok(endpoints::get_pipeline_version(client, pipeline_id, &newest.pipeline_version_id)?)
+    Ok(endpoints::get_pipeline_version(
+        client,
+        pipeline_id,
+        &newest.pipeline_version_id,
+    )?)
 }
 
 /// The experiment named `name`, created when it does not exist; the flag says whether it was.
 pub fn ensure_experiment(client: &Client, name: &str) -> Result<(Experiment, bool), ClientError> {
-    let options = ListOptions { page_size: Some(2), filter: Some(display_name_filter(name)), ..Default::default() };
+    let options = ListOptions {
+        page_size: Some(2),
+        filter: Some(display_name_filter(name)),
+        ..Default::default()
+    };
     let mut found = endpoints::list_experiments(client, &options)?.experiments;
     found.retain(|e| e.display_name == name);
     match found.len() {
         0 => {
-            let new = NewExperiment { display_name: name.to_string(), description: None, namespace: client.config().namespace.clone() };
+            let new = NewExperiment {
+                display_name: name.to_string(),
+                description: None,
+                namespace: client.config().namespace.clone(),
+            };
             Ok((endpoints::create_experiment(client, &new)?, true))
         }
         1 => Ok((found.remove(0), false)),
-        _ => Err(ClientError::Lookup(format!("several experiments are named {name:?}"))),
+        _ => Err(ClientError::Lookup(format!(
+            "several experiments are named {name:?}"
+        ))),
     }
 }
 
@@ -101,21 +129,36 @@ pub fn upload_or_create_version(
     }
     let pipeline_id = pipeline_id_by_name(&client, &name)?;
     let version_name = format!("{name}-{}", utc_timestamp(SystemTime::now()));
-    let version = endpoints::upload_pipeline_version(&client, &pipeline_id, &filename, &pipeline.bytes, &version_name, description)?;
+    let version = endpoints::upload_pipeline_version(
+        &client,
+        &pipeline_id,
+        &filename,
+        &pipeline.bytes,
+        &version_name,
+        description,
+    )?;
     Ok(Uploaded::Version(version))
 }
 
 /// `name`, or the spec's `pipelineInfo.name` when none is given.
 pub fn pipeline_name(pipeline: &PipelineFile, name: Option<&str>) -> Result<String, ClientError> {
-    name.or(pipeline.pipeline_name()).map(str::to_string).ok_or_else(|| {
-        ClientError::Lookup(format!("{}: no pipelineInfo.name in the spec; pass --name", pipeline.path.display()))
-    })
+    name.or(pipeline.pipeline_name())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            ClientError::Lookup(format!(
+                "{}: no pipelineInfo.name in the spec; pass --name",
+                pipeline.path.display()
+            ))
+        })
 }
 
 /// What a run executes.
 pub enum RunSource<'a> {
     File(&'a PipelineFile),
-    Version { pipeline_id: String, version_id: Option<String> },
+    Version {
+        pipeline_id: String,
+        version_id: Option<String>,
+    },
 }
 
 /// A run to submit.
@@ -132,14 +175,35 @@ pub struct RunRequest<'a> {
 pub fn submit_run(client: &Client, request: RunRequest<'_>) -> Result<Run, ClientError> {
     let assignments = params::split_assignments(request.arguments)?;
     let (spec, pipeline_spec, reference) = match request.source {
-        RunSource::File(file) => (file.pipeline_spec.clone(), Some(file.run_pipeline_spec()), None),
-        RunSource::Version { pipeline_id, version_id } => {
+        RunSource::File(file) => (
+            file.pipeline_spec.clone(),
+            Some(file.run_pipeline_spec()),
+            None,
+        ),
+        RunSource::Version {
+            pipeline_id,
+            version_id,
+        } => {
             let version = match version_id {
                 Some(id) => endpoints::get_pipeline_version(client, &pipeline_id, &id)?,
                 None => latest_version(client, &pipeline_id)?,
             };
-            let spec = version.pipeline_spec.map(unwrap_platform).unwrap_or_default();
-            let reference = PipelineVersionReference { pipeline_id, pipeline_version_id: version.pipeline_version_id };
+            // Older servers may not return the spec; without it arguments cannot be typed.
+            let spec = match version.pipeline_spec {
+                Some(spec) => unwrap_platform(spec),
+                None if assignments.is_empty() => serde_json::Value::Null,
+                None => {
+                    return Err(ClientError::Lookup(format!(
+                        "the server returned pipeline version {} without its pipeline_spec, \
+                         so the run's parameters cannot be typed",
+                        version.pipeline_version_id
+                    )));
+                }
+            };
+            let reference = PipelineVersionReference {
+                pipeline_id,
+                pipeline_version_id: version.pipeline_version_id,
+            };
             (spec, None, Some(reference))
         }
     };
@@ -151,7 +215,10 @@ pub fn submit_run(client: &Client, request: RunRequest<'_>) -> Result<Run, Clien
         description: None,
         pipeline_spec,
         pipeline_version_reference: reference,
-        runtime_config: RuntimeConfig { parameters, pipeline_root: None },
+        runtime_config: RuntimeConfig {
+            parameters,
+            pipeline_root: None,
+        },
         service_account: None,
     };
     Ok(endpoints::create_run(client, &run)?)
@@ -160,7 +227,9 @@ pub fn submit_run(client: &Client, request: RunRequest<'_>) -> Result<Run, Clien
 /// A stored spec may be the `{pipeline_spec, platform_spec}` pair; the inputs live in the first.
 fn unwrap_platform(spec: serde_json::Value) -> serde_json::Value {
     match spec {
-        serde_json::Value::Object(mut map) if !map.contains_key("root") && map.contains_key("pipeline_spec") => {
+        serde_json::Value::Object(mut map)
+            if !map.contains_key("root") && map.contains_key("pipeline_spec") =>
+        {
             map.remove("pipeline_spec").unwrap_or_default()
         }
         other => other,
@@ -168,7 +237,12 @@ fn unwrap_platform(spec: serde_json::Value) -> serde_json::Value {
 }
 
 /// Polls `GET /apis/v2beta1/runs/{id}` every `interval` until a final state or `timeout`.
-pub fn wait_for_run(client: &Client, run_id: &str, interval: Duration, timeout: Duration) -> Result<Run, ClientError> {
+pub fn wait_for_run(
+    client: &Client,
+    run_id: &str,
+    interval: Duration,
+    timeout: Duration,
+) -> Result<Run, ClientError> {
     let deadline = Instant::now() + timeout;
     loop {
         let run = endpoints::get_run(client, run_id)?;
@@ -177,7 +251,11 @@ pub fn wait_for_run(client: &Client, run_id: &str, interval: Duration, timeout: 
         }
         let now = Instant::now();
         if now >= deadline {
-            return Err(ClientError::WaitTimeout { run_id: run_id.to_string(), seconds: timeout.as_secs(), state: run.state.as_str() });
+            return Err(ClientError::WaitTimeout {
+                run_id: run_id.to_string(),
+                seconds: timeout.as_secs(),
+                state: run.state.as_str(),
+            });
         }
         std::thread::sleep(interval.min(deadline - now));
     }
@@ -185,7 +263,10 @@ pub fn wait_for_run(client: &Client, run_id: &str, interval: Duration, timeout: 
 
 /// `YYYYMMDD-HHMMSS` in UTC, for generated version names.
 fn utc_timestamp(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (days, rest) = (secs / 86_400, secs % 86_400);
     // Civil-from-days (Howard Hinnant's algorithm), valid for all dates after 1970.
     let z = days as i64 + 719_468;
@@ -197,7 +278,12 @@ fn utc_timestamp(time: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}{month:02}{day:02}-{:02}{:02}{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
 }
 
 #[cfg(test)]
@@ -207,8 +293,14 @@ mod tests {
     #[test]
     fn timestamps_are_utc_calendar_dates() {
         assert_eq!(utc_timestamp(UNIX_EPOCH), "19700101-000000");
-        assert_eq!(utc_timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_723)), "20000229-010203");
-        assert_eq!(utc_timestamp(UNIX_EPOCH + Duration::from_secs(1_798_761_599)), "20261231-235959");
+        assert_eq!(
+            utc_timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_723)),
+            "20000229-010203"
+        );
+        assert_eq!(
+            utc_timestamp(UNIX_EPOCH + Duration::from_secs(1_798_761_599)),
+            "20261231-235959"
+        );
     }
 
     #[test]

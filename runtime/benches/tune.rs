@@ -1,1 +1,431 @@
-fn main() {}
+//! `cargo bench -p kfp-runtime --bench tune [-- --quick] [-- --parts suite,overhead,prune] [-- --no-optuna]`
+//!
+//! Runs the work of shared/hpo/BASELINE.md with the Rust tuner and, in the same invocation, with
+//! Optuna 5.0.0 (`optuna_peer.py`, from a venv it creates under `<repo>/.cache/optuna-venv`),
+//! and prints both side by side: regret after 25/50/100 trials over 20 seeds, sampler and
+//! framework time per trial at 100/500/1000 trials, and pruning at equal compute.
+
+mod problems;
+
+use kfp_runtime::tune::{
+    Direction, FrozenTrial, HyperbandPruner, MedianPruner, NopPruner, OptimizeOptions, Pruner, RandomSampler, Sampler, Study, TpeSampler, TrialPruned, TrialState,
+};
+use problems::{CURVE_OPTIMUM, N_EPOCHS, Problem, curve, suggest_mlp};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+const SUITE_SAMPLERS: [&str; 3] = ["tpe_default", "tpe_univariate", "random"];
+const OVERHEAD_SAMPLERS: [&str; 3] = ["tpe_univariate", "tpe_multivariate", "random"];
+const PRUNE_SAMPLERS: [&str; 2] = ["tpe_default", "random"];
+const PRUNERS: [&str; 3] = ["none", "median", "hyperband"];
+
+struct Config {
+    seeds: Vec<u64>,
+    n_trials: usize,
+    overhead_ns: Vec<usize>,
+    overhead_repeats: u64,
+    budget: u64,
+    parts: Vec<String>,
+    optuna: bool,
+    quick: bool,
+}
+
+fn sampler(name: &str, seed: u64) -> Box<dyn Sampler> {
+    match name {
+        "tpe_default" | "tpe_multivariate" => Box::new(TpeSampler::new(Some(seed))),
+        "tpe_univariate" => Box::new(TpeSampler::univariate(Some(seed))),
+        "random" => Box::new(RandomSampler::new(Some(seed))),
+        other => panic!("unknown sampler {other}"),
+    }
+}
+
+fn pruner(name: &str) -> Box<dyn Pruner> {
+    match name {
+        "none" => Box::new(NopPruner),
+        "median" => Box::new(MedianPruner::default()),
+        "hyperband" => Box::new(HyperbandPruner::new(1, N_EPOCHS, 3, None).expect("valid settings")),
+        other => panic!("unknown pruner {other}"),
+    }
+}
+
+/// Forwards to a boxed sampler/pruner so the builder can take it by value.
+struct BoxedSampler(Box<dyn Sampler>);
+impl Sampler for BoxedSampler {
+    fn relative_search_space(&self, ctx: &kfp_runtime::tune::SampleContext<'_>) -> kfp_runtime::tune::SearchSpace {
+        self.0.relative_search_space(ctx)
+    }
+    fn sample_relative(&self, ctx: &kfp_runtime::tune::SampleContext<'_>, space: &kfp_runtime::tune::SearchSpace) -> indexmap::IndexMap<String, f64> {
+        self.0.sample_relative(ctx, space)
+    }
+    fn sample_independent(&self, ctx: &kfp_runtime::tune::SampleContext<'_>, name: &str, d: &kfp_runtime::tune::Distribution) -> f64 {
+        self.0.sample_independent(ctx, name, d)
+    }
+}
+struct BoxedPruner(Box<dyn Pruner>);
+impl Pruner for BoxedPruner {
+    fn prune(&self, ctx: &kfp_runtime::tune::PruneContext<'_>, t: &FrozenTrial) -> kfp_runtime::tune::PruneDecision {
+        self.0.prune(ctx, t)
+    }
+}
+
+fn study(name: String, sampler_name: &str, seed: u64, pruner_name: &str) -> Study {
+    Study::builder()
+        .name(name)
+        .direction(Direction::Minimize)
+        .sampler(BoxedSampler(sampler(sampler_name, seed)))
+        .pruner(BoxedPruner(pruner(pruner_name)))
+        .build()
+        .expect("in-memory study")
+}
+
+/// numpy.percentile (linear) at 25/50/75.
+fn quantiles(values: &[f64]) -> [f64; 3] {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let pos = q * (v.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+    };
+    [at(0.5), at(0.25), at(0.75)]
+}
+
+fn q_json(values: &[f64]) -> Value {
+    let [m, a, b] = quantiles(values);
+    json!({"median": m, "q25": a, "q75": b})
+}
+
+/// Runs jobs on all cores, keeping results in job order.
+fn parallel<J: Sync, R: Send>(jobs: &[J], f: impl Fn(&J) -> R + Sync) -> Vec<R> {
+    let next = AtomicU64::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst) as usize;
+                    if i >= jobs.len() {
+                        break;
+                    }
+                    let r = f(&jobs[i]);
+                    results.lock().unwrap()[i] = Some(r);
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap().into_iter().map(|r| r.expect("every job ran")).collect()
+}
+
+fn run_suite(cfg: &Config) -> Value {
+    let jobs: Vec<(Problem, &str, u64)> = Problem::ALL.iter().flat_map(|p| SUITE_SAMPLERS.iter().flat_map(move |s| cfg.seeds.iter().map(move |seed| (*p, *s, *seed)))).collect();
+    let traces = parallel(&jobs, |(problem, sampler_name, seed)| {
+        let st = study(format!("{}-{}-{}", problem.name(), sampler_name, seed), sampler_name, *seed, "none");
+        st.optimize_with(|t| problem.evaluate(t), OptimizeOptions::trials(cfg.n_trials).progress(false)).expect("study runs");
+        let mut best = f64::INFINITY;
+        st.trials().unwrap().iter().map(|t| {
+            best = best.min(t.value.unwrap_or(f64::INFINITY));
+            best
+        }).collect::<Vec<f64>>()
+    });
+    let mut out = serde_json::Map::new();
+    for problem in Problem::ALL {
+        let mut by_sampler = serde_json::Map::new();
+        for s in SUITE_SAMPLERS {
+            let mine: Vec<&Vec<f64>> = jobs.iter().zip(&traces).filter(|((p, sn, _), _)| *p == problem && *sn == s).map(|(_, t)| t).collect();
+            let mut row = serde_json::Map::new();
+            for c in [25usize, 50, 100].into_iter().filter(|c| *c <= cfg.n_trials) {
+                let regrets: Vec<f64> = mine.iter().map(|t| t[c - 1] - problem.optimum()).collect();
+                row.insert(format!("regret@{c}"), q_json(&regrets));
+            }
+            by_sampler.insert(s.into(), Value::Object(row));
+        }
+        out.insert(problem.name().into(), Value::Object(by_sampler));
+    }
+    Value::Object(out)
+}
+
+fn run_overhead(cfg: &Config) -> Value {
+    let mut out = serde_json::Map::new();
+    for s in OVERHEAD_SAMPLERS {
+        let mut by_n = serde_json::Map::new();
+        for &n in &cfg.overhead_ns {
+            let (mut means, mut margs) = (Vec::new(), Vec::new());
+            for seed in 0..cfg.overhead_repeats {
+                let st = study(format!("overhead-{s}-{n}-{seed}"), s, seed, "none");
+                let stamps = Arc::new(Mutex::new(Vec::with_capacity(n)));
+                let stamps_cb = Arc::clone(&stamps);
+                let t0 = Instant::now();
+                st.optimize_with(
+                    |t| suggest_mlp(t).map(|p| problems::mlp_loss(&p)),
+                    OptimizeOptions::trials(n).progress(false).callback(move |_, _| stamps_cb.lock().unwrap().push(Instant::now())),
+                )
+                .expect("study runs");
+                let total = t0.elapsed().as_secs_f64();
+                let stamps = stamps.lock().unwrap();
+                let k = (n / 10).max(1);
+                means.push(total / n as f64);
+                margs.push((stamps[n - 1] - stamps[n - 1 - k]).as_secs_f64() / k as f64);
+            }
+            by_n.insert(n.to_string(), json!({"mean_ms_per_trial": 1e3 * quantiles(&means)[0], "marginal_ms_per_trial_last10pct": 1e3 * quantiles(&margs)[0]}));
+        }
+        out.insert(s.into(), Value::Object(by_n));
+    }
+    Value::Object(out)
+}
+
+/// One pruning study: epochs per trial, (cumulative epochs, best so far) per trial, completed count.
+fn prune_job(sampler_name: &str, pruner_name: &str, seed: u64, n_trials: Option<usize>, budget: u64) -> (Vec<u64>, Vec<(u64, f64)>, usize) {
+    let st = study(format!("prune-{sampler_name}-{pruner_name}-{seed}"), sampler_name, seed, pruner_name);
+    let used = Arc::new(AtomicU64::new(0));
+    let used_obj = Arc::clone(&used);
+    let objective = move |t: &mut kfp_runtime::tune::Trial<'_>| -> anyhow::Result<f64> {
+        let p = suggest_mlp(t)?;
+        for e in 1..=N_EPOCHS {
+            used_obj.fetch_add(1, Ordering::SeqCst);
+            t.report(curve(&p, e), e)?;
+            if e < N_EPOCHS && t.should_prune()? {
+                return Err(TrialPruned.into());
+            }
+        }
+        Ok(curve(&p, N_EPOCHS))
+    };
+    let options = match n_trials {
+        Some(n) => OptimizeOptions::trials(n),
+        None => {
+            let used_cb = Arc::clone(&used);
+            OptimizeOptions::trials(5000).callback(move |s, _| {
+                if used_cb.load(Ordering::SeqCst) >= budget {
+                    s.stop();
+                }
+            })
+        }
+    };
+    st.optimize_with(objective, options.progress(false)).expect("study runs");
+    let (mut epochs, mut trace, mut cum, mut best, mut complete) = (Vec::new(), Vec::new(), 0, f64::INFINITY, 0);
+    for t in st.trials().unwrap() {
+        let e = t.intermediate_values.len() as u64;
+        cum += e;
+        if t.state == TrialState::Complete {
+            complete += 1;
+            best = best.min(t.value.unwrap());
+        }
+        epochs.push(e);
+        trace.push((cum, best));
+    }
+    (epochs, trace, complete)
+}
+
+fn run_prune(cfg: &Config, n_trials: Option<usize>) -> Value {
+    let jobs: Vec<(&str, &str, u64)> = PRUNE_SAMPLERS.iter().flat_map(|s| PRUNERS.iter().flat_map(move |p| cfg.seeds.iter().map(move |seed| (*s, *p, *seed)))).collect();
+    let results = parallel(&jobs, |(s, p, seed)| prune_job(s, p, *seed, n_trials, cfg.budget));
+    let mut out = serde_json::Map::new();
+    for s in PRUNE_SAMPLERS {
+        let mut by_p = serde_json::Map::new();
+        for p in PRUNERS {
+            let mine: Vec<&(Vec<u64>, Vec<(u64, f64)>, usize)> = jobs.iter().zip(&results).filter(|((js, jp, _), _)| *js == s && *jp == p).map(|(_, r)| r).collect();
+            let fin: Vec<f64> = mine.iter().map(|r| r.1.last().map_or(f64::INFINITY, |x| x.1)).collect();
+            let mut row = json!({
+                "total_epochs": q_json(&mine.iter().map(|r| r.0.iter().sum::<u64>() as f64).collect::<Vec<_>>()),
+                "n_trials": q_json(&mine.iter().map(|r| r.0.len() as f64).collect::<Vec<_>>()),
+                "n_complete": q_json(&mine.iter().map(|r| r.2 as f64).collect::<Vec<_>>()),
+                "best_final": q_json(&fin),
+                "regret_final": q_json(&fin.iter().map(|v| v - CURVE_OPTIMUM).collect::<Vec<_>>()),
+            });
+            for b in [300u64, 600, 1000] {
+                let within: Vec<f64> = mine.iter().map(|r| r.1.iter().filter(|(ce, _)| *ce <= b).map(|(_, bv)| *bv).last().unwrap_or(f64::INFINITY)).collect();
+                row[format!("best_within_{b}_epochs")] = q_json(&within);
+            }
+            by_p.insert(p.into(), row);
+        }
+        out.insert(s.into(), Value::Object(by_p));
+    }
+    Value::Object(out)
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("runtime/ is inside the repository").to_path_buf()
+}
+
+/// The venv with optuna 5.0.0, created on first use.
+fn optuna_python() -> Result<PathBuf, String> {
+    let venv = repo_root().join(".cache/optuna-venv");
+    let python = venv.join("bin/python");
+    let ok = Command::new(&python).args(["-c", "import optuna, sys; sys.exit(optuna.__version__ != '5.0.0')"]).status().is_ok_and(|s| s.success());
+    if ok {
+        return Ok(python);
+    }
+    eprintln!("[bench] creating {} with optuna==5.0.0 ...", venv.display());
+    let status = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().map_err(|e| format!("python3 -m venv: {e}"))?;
+    if !status.success() {
+        return Err("python3 -m venv failed".into());
+    }
+    let status = Command::new(venv.join("bin/pip")).args(["install", "--quiet", "optuna==5.0.0"]).status().map_err(|e| format!("pip: {e}"))?;
+    if !status.success() {
+        return Err("pip install optuna==5.0.0 failed".into());
+    }
+    Ok(python)
+}
+
+fn spawn_peer(cfg: &Config, parts: &str) -> Result<std::process::Child, String> {
+    let python = optuna_python()?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/optuna_peer.py");
+    let mut cmd = Command::new(python);
+    cmd.arg(script).args(["--parts", parts]).stdout(std::process::Stdio::piped());
+    if cfg.quick {
+        cmd.arg("--quick");
+    }
+    cmd.spawn().map_err(|e| format!("cannot start optuna_peer.py: {e}"))
+}
+
+fn wait_peer(child: std::process::Child) -> Value {
+    match child.wait_with_output() {
+        Ok(out) if out.status.success() => serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            eprintln!("[bench] optuna_peer.py printed no JSON: {e}");
+            Value::Null
+        }),
+        Ok(out) => {
+            eprintln!("[bench] optuna_peer.py failed: {}", out.status);
+            Value::Null
+        }
+        Err(e) => {
+            eprintln!("[bench] optuna_peer.py: {e}");
+            Value::Null
+        }
+    }
+}
+
+fn cell(q: &Value, sci: bool) -> String {
+    let f = |v: &Value| {
+        let v = v.as_f64().unwrap_or(f64::NAN);
+        if sci { format!("{v:.3e}") } else { format!("{v:.4}") }
+    };
+    if q.is_null() {
+        return "-".into();
+    }
+    format!("{} [{}, {}]", f(&q["median"]), f(&q["q25"]), f(&q["q75"]))
+}
+
+fn ratio(optuna: &Value, rust: &Value) -> String {
+    match (optuna.as_f64(), rust.as_f64()) {
+        (Some(o), Some(r)) if r > 0.0 => format!("{:.1}x", o / r),
+        _ => "-".into(),
+    }
+}
+
+fn print_suite(rust: &Value, optuna: &Value, cfg: &Config) {
+    println!("\n### Regret to the known optimum: median [q25, q75] over {} seeds (lower is better)\n", cfg.seeds.len());
+    println!("| problem | sampler | trials | Rust regret | Optuna 5.0.0 regret | Optuna/Rust (median) |");
+    println!("|---|---|---|---|---|---|");
+    for problem in Problem::ALL {
+        for s in SUITE_SAMPLERS {
+            for c in [25usize, 50, 100].into_iter().filter(|c| *c <= cfg.n_trials) {
+                let key = format!("regret@{c}");
+                let (r, o) = (&rust[problem.name()][s][&key], &optuna[problem.name()][s][&key]);
+                println!("| {} | {s} | {c} | {} | {} | {} |", problem.name(), cell(r, true), cell(o, true), ratio(&o["median"], &r["median"]));
+            }
+        }
+    }
+}
+
+fn print_overhead(rust: &Value, optuna: &Value, cfg: &Config) {
+    println!("\n### Sampler + framework time per trial (cheap objective, mlp_mixed, in-memory, median of {} repeats)\n", cfg.overhead_repeats);
+    println!("| sampler | n_trials | Rust mean ms | Optuna mean ms | speed-up | Rust marginal ms | Optuna marginal ms | speed-up |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for s in OVERHEAD_SAMPLERS {
+        for n in &cfg.overhead_ns {
+            let (r, o) = (&rust[s][n.to_string()], &optuna[s][n.to_string()]);
+            let f = |v: &Value| v.as_f64().map_or("-".into(), |x| format!("{x:.4}"));
+            println!(
+                "| {s} | {n} | {} | {} | {} | {} | {} | {} |",
+                f(&r["mean_ms_per_trial"]),
+                f(&o["mean_ms_per_trial"]),
+                ratio(&o["mean_ms_per_trial"], &r["mean_ms_per_trial"]),
+                f(&r["marginal_ms_per_trial_last10pct"]),
+                f(&o["marginal_ms_per_trial_last10pct"]),
+                ratio(&o["marginal_ms_per_trial_last10pct"], &r["marginal_ms_per_trial_last10pct"])
+            );
+        }
+    }
+}
+
+fn print_prune(title: &str, rust: &Value, optuna: &Value) {
+    println!("\n### {title}\n");
+    println!("| sampler | pruner | side | trials run | epochs | completed | best final value | regret | best ≤300 ep | best ≤1000 ep |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for s in PRUNE_SAMPLERS {
+        for p in PRUNERS {
+            for (side, v) in [("Rust", &rust[s][p]), ("Optuna", &optuna[s][p])] {
+                if v.is_null() {
+                    continue;
+                }
+                let med = |k: &str| v[k]["median"].as_f64().map_or("-".into(), |x| format!("{x:.0}"));
+                println!(
+                    "| {s} | {p} | {side} | {} | {} | {} | {} | {} | {} | {} |",
+                    med("n_trials"),
+                    med("total_epochs"),
+                    med("n_complete"),
+                    cell(&v["best_final"], false),
+                    cell(&v["regret_final"], true),
+                    cell(&v["best_within_300_epochs"], false),
+                    cell(&v["best_within_1000_epochs"], false)
+                );
+            }
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let parts = args.iter().position(|a| a == "--parts").and_then(|i| args.get(i + 1)).map_or("suite,overhead,prune".to_owned(), Clone::clone);
+    let cfg = Config {
+        seeds: (0..args.iter().position(|a| a == "--seeds").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(if quick { 3 } else { 20 })).collect(),
+        n_trials: if quick { 30 } else { 100 },
+        overhead_ns: if quick { vec![50, 100] } else { vec![100, 500, 1000] },
+        overhead_repeats: if quick { 1 } else { 3 },
+        budget: if quick { 300 } else { 2700 },
+        parts: parts.split(',').map(str::to_owned).collect(),
+        optuna: !args.iter().any(|a| a == "--no-optuna"),
+        quick,
+    };
+    let has = |p: &str| cfg.parts.iter().any(|x| x == p);
+    println!("# kfp-rs tuner vs Optuna 5.0.0{}", if quick { " (--quick: 3 seeds, 30 trials, 300-epoch budget)" } else { "" });
+
+    // Quality parts of the peer run in the background while Rust computes its own; the timed
+    // overhead parts run one after the other so that they do not share the CPU.
+    let quality_parts: Vec<&str> = ["suite", "prune"].into_iter().filter(|p| has(p)).map(|p| if p == "prune" { "prune,prune_budget" } else { p }).collect();
+    let peer = if cfg.optuna && !quality_parts.is_empty() {
+        spawn_peer(&cfg, &quality_parts.join(",")).map_err(|e| eprintln!("[bench] no Optuna side: {e}")).ok()
+    } else {
+        None
+    };
+    let t0 = Instant::now();
+    let suite = has("suite").then(|| run_suite(&cfg));
+    let prune = has("prune").then(|| (run_prune(&cfg, Some(cfg.n_trials)), run_prune(&cfg, None)));
+    eprintln!("[bench] Rust quality parts took {:.1}s", t0.elapsed().as_secs_f64());
+    let optuna_quality = peer.map(wait_peer).unwrap_or(Value::Null);
+    let overhead = has("overhead").then(|| run_overhead(&cfg));
+    let optuna_overhead = if cfg.optuna && has("overhead") {
+        spawn_peer(&cfg, "overhead").map(wait_peer).unwrap_or_else(|e| {
+            eprintln!("[bench] no Optuna side: {e}");
+            Value::Null
+        })
+    } else {
+        Value::Null
+    };
+    if let Some(suite) = &suite {
+        print_suite(suite, &optuna_quality["suite"], &cfg);
+    }
+    if let Some(overhead) = &overhead {
+        print_overhead(overhead, &optuna_overhead["overhead"], &cfg);
+    }
+    if let Some((fixed, budget)) = &prune {
+        print_prune(&format!("Pruning, {} trials (27-epoch curves; f* = {CURVE_OPTIMUM:.6})", cfg.n_trials), fixed, &optuna_quality["prune"]);
+        print_prune(&format!("Pruning at equal compute ({} epochs)", cfg.budget), budget, &optuna_quality["prune_budget"]);
+    }
+}

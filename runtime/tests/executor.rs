@@ -23,7 +23,8 @@ fn train_input(root: &Path, epochs: &str, data_type: &str) -> String {
             r#""metadata":{{"display_name":"data","rows":2,"store_session_info":"{{}}"}}}}]}}}},"#,
             r#""parameterValues":{{"epochs":{epochs},"lr":0.1}}}},"#,
             r#""outputs":{{"parameters":{{"Output":{{"outputFile":"{root}/tmp/kfp/outputs/Output"}}}},"#,
-            r#""artifacts":{{"executor-logs":{{"artifacts":[{{"name":"executor-logs","type":{{"schemaTitle":"system.Artifact"}},"uri":"{run}/executor-logs-0"}}]}},"#,
+            r#""artifacts":{{"classes":{{"artifacts":[{{"name":"classes","type":{{"schemaTitle":"system.ClassificationMetrics","schemaVersion":"0.0.1"}},"uri":"{run}/classes"}}]}},"#,
+            r#""executor-logs":{{"artifacts":[{{"name":"executor-logs","type":{{"schemaTitle":"system.Artifact"}},"uri":"{run}/executor-logs-0"}}]}},"#,
             r#""metrics":{{"artifacts":[{{"name":"metrics","type":{{"schemaTitle":"system.Metrics","schemaVersion":"0.0.1"}},"uri":"{run}/metrics"}}]}},"#,
             r#""model":{{"artifacts":[{{"name":"model","type":{{"schemaTitle":"system.Model","schemaVersion":"0.0.1"}},"uri":"{run}/model"}}]}}}},"#,
             r#""outputFile":"{root}/minio/mlpipeline/v2/artifacts/train-pipeline/run1/train/salt/output_metadata.json"}}}}"#
@@ -295,21 +296,35 @@ fn executor_binary_prints_one_line_and_exits_1() {
 }
 
 #[test]
-fn executor_binary_runs_through_the_local_root_variable() {
+fn executor_binary_writes_under_the_local_root_variable() {
     let fx = Fixture::new();
-    let input = train_input(fx.root(), "3", MLMD_TYPE)
-        .replace(r#""outputs":{"#, &format!(r#""outputs":{{"artifacts_unused":0,"#));
-    // Unknown fields are ignored as protojson readers of newer messages do.
     let output = Command::new(env!("CARGO_BIN_EXE_kfp-test-executor"))
-        .args(["--executor-input", &input, "--function-to-execute", "train"])
+        .args(["--executor-input", &train_input(fx.root(), "3", MLMD_TYPE), "--function-to-execute", "train"])
         .env("KFP_LOCAL_PATH_ROOT", fx.root())
         .output()
         .unwrap();
-    // The binary's `train` also wants `classes`, which this input does not provision.
-    assert_eq!(output.status.code(), Some(1));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        "error: component 'train': output 'classes': not in the executor input\n"
+        fx.written_files(),
+        [
+            "minio/mlpipeline/v2/artifacts/train-pipeline/run1/train/salt/model/weights.txt",
+            "minio/mlpipeline/v2/artifacts/train-pipeline/run1/train/salt/output_metadata.json",
+            "tmp/kfp/outputs/Output",
+        ]
     );
-    assert!(fx.written_files().is_empty());
+    assert_eq!(std::fs::read_to_string(fx.root().join("tmp/kfp/outputs/Output")).unwrap(), "0.6666666666666667");
+    let meta = std::fs::read_to_string(fx.task_root().join("output_metadata.json")).unwrap();
+    let classes = format!(
+        concat!(
+            r#""classes":{{"artifacts":[{{"name":"classes","uri":"{run}/classes","metadata":{{"#,
+            r#""confusionMatrix":{{"annotationSpecs":[{{"displayName":"neg"}},{{"displayName":"pos"}}],"rows":[{{"row":[3,1]}},{{"row":[0,4]}}]}},"#,
+            r#""confidenceMetrics":[{{"confidenceThreshold":1.0,"recall":0.0,"falsePositiveRate":0.0}},"#,
+            r#"{{"confidenceThreshold":0.5,"recall":0.75,"falsePositiveRate":0.25}},"#,
+            r#"{{"confidenceThreshold":0.0,"recall":1.0,"falsePositiveRate":1.0}}]}}}}]}}"#
+        ),
+        run = RUN
+    );
+    assert!(meta.contains(&classes), "{meta}");
+    assert!(meta.contains(r#""metrics":{"artifacts":[{"name":"metrics","uri":"minio://mlpipeline/v2/artifacts/train-pipeline/run1/train/salt/metrics","metadata":{"accuracy":0.6666666666666667,"epochs":3.0}}]}"#), "{meta}");
+    assert!(meta.ends_with(r#""parameterValues":{"Output":0.6666666666666667}}"#), "{meta}");
 }

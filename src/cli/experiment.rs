@@ -31,7 +31,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let client = args.connection.client()?;
     match args.command {
         Command::Create { name, description } => {
-            let new = NewExperiment { display_name: name, description, namespace: client.config().namespace.clone() };
+            let new = NewExperiment {
+                display_name: name,
+                description,
+                namespace: client.config().namespace.clone(),
+            };
             let created = endpoints::create_experiment(&client, &new)?;
             print!("{}", output::render_one(format, &created));
         }

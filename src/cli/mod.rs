@@ -4,6 +4,8 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod validate;
+mod tune;
+mod local;
 mod connection;
 mod experiment;
 mod pipeline;
@@ -20,6 +22,10 @@ struct Cli {
 enum Command {
     /// Structural checks of compiled IR YAML files.
     Validate(validate::Args),
+    /// Drive a hyperparameter study in a journal file (ask, tell, best).
+    Tune(tune::Args),
+    /// Run a compiled pipeline on this machine.
+    Local(local::Args),
     /// Upload compiled pipelines and pipeline versions to a KFP server.
     Pipeline(pipeline::Args),
     /// Submit, inspect and wait for runs on a KFP server.
@@ -33,6 +39,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Tune(args) => tune::run(args),
+        Command::Local(args) => local::run(args),
         Command::Pipeline(args) => pipeline::run(args),
         Command::Run(args) => run::run(args),
         Command::Experiment(args) => experiment::run(args),

@@ -30,7 +30,11 @@ enum Command {
     /// Upload a compiled pipeline (YAML) as a new version of an existing pipeline.
     CreateVersion {
         /// ID of the pipeline.
-        #[arg(long, required_unless_present = "pipeline_name", conflicts_with = "pipeline_name")]
+        #[arg(
+            long,
+            required_unless_present = "pipeline_name",
+            conflicts_with = "pipeline_name"
+        )]
         pipeline_id: Option<String>,
         /// Name of the pipeline, looked up on the server.
         #[arg(long, short = 'n')]
@@ -50,7 +54,11 @@ enum Command {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = args.connection.format();
     match args.command {
-        Command::Create { name, description, file } => {
+        Command::Create {
+            name,
+            description,
+            file,
+        } => {
             let pipeline = PipelineFile::read(&file)?;
             let name = workflow::pipeline_name(&pipeline, name.as_deref())?;
             let client = args.connection.client()?;
@@ -61,7 +69,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 })?;
             print!("{}", output::render_one(format, &created));
         }
-        Command::CreateVersion { pipeline_id, pipeline_name, version, description, file } => {
+        Command::CreateVersion {
+            pipeline_id,
+            pipeline_name,
+            version,
+            description,
+            file,
+        } => {
             let pipeline = PipelineFile::read(&file)?;
             let client = args.connection.client()?;
             let pipeline_id = match (pipeline_id, pipeline_name) {

@@ -74,24 +74,48 @@ enum Command {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = args.connection.format();
     match args.command {
-        Command::Create { experiment, run_name, pipeline_id, pipeline_name, version_id, wait, args: positional } => {
+        Command::Create {
+            experiment,
+            run_name,
+            pipeline_id,
+            pipeline_name,
+            version_id,
+            wait,
+            args: positional,
+        } => {
             let (file, arguments) = split_file(&positional)?;
             let pipeline = file.map(|f| PipelineFile::read(Path::new(f))).transpose()?;
             let client = args.connection.client()?;
             let source = match (pipeline.as_ref(), pipeline_id, pipeline_name) {
                 (Some(file), None, None) => {
-                    anyhow::ensure!(version_id.is_none(), "--version-id needs --pipeline-id or --pipeline-name, not a file");
+                    anyhow::ensure!(
+                        version_id.is_none(),
+                        "--version-id needs --pipeline-id or --pipeline-name, not a file"
+                    );
                     RunSource::File(file)
                 }
-                (None, Some(id), None) => RunSource::Version { pipeline_id: id, version_id },
-                (None, None, Some(name)) => {
-                    RunSource::Version { pipeline_id: workflow::pipeline_id_by_name(&client, &name)?, version_id }
+                (None, Some(id), None) => RunSource::Version {
+                    pipeline_id: id,
+                    version_id,
+                },
+                (None, None, Some(name)) => RunSource::Version {
+                    pipeline_id: workflow::pipeline_id_by_name(&client, &name)?,
+                    version_id,
+                },
+                (None, None, None) => {
+                    anyhow::bail!("give a pipeline FILE.yaml, --pipeline-id or --pipeline-name")
                 }
-                (None, None, None) => anyhow::bail!("give a pipeline FILE.yaml, --pipeline-id or --pipeline-name"),
-                _ => anyhow::bail!("give either a pipeline FILE.yaml or --pipeline-id/--pipeline-name, not both"),
+                _ => anyhow::bail!(
+                    "give either a pipeline FILE.yaml or --pipeline-id/--pipeline-name, not both"
+                ),
             };
             let display_name = run_name.unwrap_or_else(|| experiment.clone());
-            let request = RunRequest { experiment: &experiment, display_name: &display_name, source, arguments };
+            let request = RunRequest {
+                experiment: &experiment,
+                display_name: &display_name,
+                source,
+                arguments,
+            };
             let run = workflow::submit_run(&client, request)?;
             finish(&client, format, run, &wait)
         }
@@ -100,7 +124,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let run = endpoints::get_run(&client, &run_id)?;
             finish(&client, format, run, &wait)
         }
-        Command::List { experiment_id, list } => {
+        Command::List {
+            experiment_id,
+            list,
+        } => {
             let client = args.connection.client()?;
             let listed = endpoints::list_runs(&client, experiment_id.as_deref(), &list.options())?;
             print!("{}", output::render_list(format, &listed.runs));
@@ -121,7 +148,9 @@ fn split_file(positional: &[String]) -> anyhow::Result<(Option<&str>, &[String])
         }
         _ => {
             if let Some(stray) = positional.iter().find(|a| !a.contains('=')) {
-                anyhow::bail!("unexpected argument {stray:?}: the pipeline file comes before the key=value parameters");
+                anyhow::bail!(
+                    "unexpected argument {stray:?}: the pipeline file comes before the key=value parameters"
+                );
             }
             Ok((None, positional))
         }
@@ -145,8 +174,16 @@ fn finish(client: &Client, format: Format, run: Run, wait: &WaitFlags) -> anyhow
     let done = workflow::wait_for_run(client, &run.run_id, interval, timeout)?;
     print!("{}", output::render_one(format, &done));
     if done.state.is_failure() {
-        let reason = done.error.and_then(|e| e.message).map(|m| format!(": {m}")).unwrap_or_default();
-        eprintln!("error: run {} finished {}{reason}", done.run_id, done.state.as_str());
+        let reason = done
+            .error
+            .and_then(|e| e.message)
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
+        eprintln!(
+            "error: run {} finished {}{reason}",
+            done.run_id,
+            done.state.as_str()
+        );
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)

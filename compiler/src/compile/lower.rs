@@ -89,7 +89,7 @@ impl<'a> Lowering<'a> {
             ..Default::default()
         };
         let caching;
-        let mut retry_policy = None;
+        let retry_policy;
         let mut display_name = task.overrides.display_name.clone();
         match &component.implementation {
             Implementation::Container(container) => {
@@ -106,6 +106,18 @@ impl<'a> Lowering<'a> {
                 spec.dag = Some(self.lower_graph(inner, &format!("{where_}/")));
                 let enabled = task.overrides.caching.unwrap_or(self.options.enable_caching);
                 caching = Some(CachingOptions { cache_key: None, enable_cache: enabled });
+                retry_policy = task.overrides.retry.as_ref().map(retry);
+                // kfp rejects these on a pipeline task too: a DAG has no container to set them on.
+                if task.overrides.resources != Resources::default() || !task.overrides.env.is_empty() {
+                    self.error(
+                        Some(where_),
+                        "resources/env",
+                        format!(
+                            "`{}` is a pipeline: CPU, memory, accelerator and env settings apply to component tasks only",
+                            component.name
+                        ),
+                    );
+                }
             }
         }
         self.components.insert(component_key.clone(), spec);
@@ -192,9 +204,12 @@ impl<'a> Lowering<'a> {
             self.error(Some(where_), "image", format!("component `{}` has no container image", component.name));
         }
         let mut env = container.env.clone();
+        // Like kfp's env dict: a task's setting replaces the component's value in place.
         for (name, value) in &task.overrides.env {
-            env.retain(|(n, _)| n != name);
-            env.push((name.clone(), value.clone()));
+            match env.iter_mut().find(|(n, _)| n == name) {
+                Some(slot) => slot.1 = value.clone(),
+                None => env.push((name.clone(), value.clone())),
+            }
         }
         let resources = container.resources.overlay(&task.overrides.resources);
         ContainerSpec {

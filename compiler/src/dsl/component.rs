@@ -35,8 +35,18 @@ pub struct ContainerDef {
     pub caching: bool,
     pub retry: Option<RetrySettings>,
     pub display_name: Option<String>,
+    /// Multi-node DDP on the Kubeflow Training Operator, when set.
+    pub distributed: Option<Distributed>,
     /// The executor entry point, opaque to the compiler (the facade downcasts it).
     pub entry: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+/// `distributed(nodes = N, nproc_per_node = M)`: the component trains on N nodes with M
+/// processes each, as a PyTorchJob (Master + N-1 Workers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Distributed {
+    pub nodes: u32,
+    pub nproc_per_node: u32,
 }
 
 /// CPU, memory and accelerator settings, as Kubernetes quantities.

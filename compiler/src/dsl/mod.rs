@@ -15,7 +15,7 @@ mod types;
 
 pub use channel::{Argument, ArtifactListRef, ArtifactRef, IntoArtifact, IntoArtifactList, IntoParam, Param};
 pub use component::{
-    ComponentDef, ContainerDef, Implementation, InputDef, InputKind, OutputDef, OutputKind, Resources,
+    ComponentDef, ContainerDef, Distributed, Implementation, InputDef, InputKind, OutputDef, OutputKind, Resources,
     RetrySettings,
 };
 pub use graph::{Graph, TaskId, TaskNode, TaskOverrides, add_task, build_graph};

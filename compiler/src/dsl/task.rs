@@ -82,9 +82,10 @@ impl<O> Task<O> {
     /// Sets an environment variable in the task's container.
     pub fn set_env_variable(self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let (name, value) = (name.into(), value.into());
-        self.change(|t| {
-            t.overrides.env.retain(|(n, _)| *n != name);
-            t.overrides.env.push((name, value));
+        // Like kfp's env dict: setting a variable again changes its value, not its place.
+        self.change(|t| match t.overrides.env.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => t.overrides.env.push((name, value)),
         })
     }
 

@@ -49,8 +49,8 @@ pub fn expand(component: &Component, function: &ItemFn) -> TokenStream {
         let key = ident.to_string();
         quote!(#ident: ::kfp::__private::ArtifactRef::task_output(task, #key))
     });
-    let return_value =
-        returns_value.then(|| quote!(output: <#value as ::kfp::__private::ComponentReturn>::handles(task),));
+    let return_value = returns_value
+        .then(|| quote_spanned!(value.span()=> output: <#value as ::kfp::__private::ComponentReturn>::handles(task),));
     let unset = inputs.iter().map(|_| quote!(::kfp::__private::Unset));
 
     let interface = Interface {
@@ -159,11 +159,19 @@ fn definition(component: &Component, name: &syn::Ident, inputs: &[&Param], outpu
         None => quote!(::core::option::Option::None),
     };
     let display_name = string(&component.display_name);
+    let distributed = match component.distributed {
+        Some((nodes, nproc_per_node)) => quote!(::core::option::Option::Some(
+            ::kfp::__private::Distributed { nodes: #nodes, nproc_per_node: #nproc_per_node }
+        )),
+        None => quote!(::core::option::Option::None),
+    };
     let (image, binary, caching) = (&component.image, &component.binary, component.caching);
+    let return_definitions =
+        quote_spanned!(value.span()=> <#value as ::kfp::__private::ComponentReturn>::output_definitions());
     quote! {
         fn definition() -> ::kfp::__private::ComponentDef {
             let mut outputs = ::std::vec![#(#outputs),*];
-            outputs.extend(<#value as ::kfp::__private::ComponentReturn>::output_definitions());
+            outputs.extend(#return_definitions);
             ::kfp::__private::ComponentDef {
                 name: #key,
                 description: #description,
@@ -184,6 +192,7 @@ fn definition(component: &Component, name: &syn::Ident, inputs: &[&Param], outpu
                     caching: #caching,
                     retry: #retry,
                     display_name: #display_name,
+                    distributed: #distributed,
                     entry: ::core::option::Option::Some(::kfp::__private::entry::<Self>()),
                 }),
             }

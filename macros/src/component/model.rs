@@ -23,6 +23,8 @@ pub struct Component {
     pub caching: bool,
     pub retries: Option<u32>,
     pub display_name: Option<String>,
+    /// `distributed(nodes = N, nproc_per_node = M)`.
+    pub distributed: Option<(u32, u32)>,
 }
 
 const KNOWN: &[&str] = &[
@@ -38,6 +40,7 @@ const KNOWN: &[&str] = &[
     "caching",
     "retries",
     "display_name",
+    "distributed",
 ];
 
 impl Component {
@@ -71,10 +74,14 @@ impl Component {
             caching: true,
             retries: None,
             display_name: None,
+            distributed: None,
         };
         let mut image = None;
         let mut accelerator_limit_token = None;
-        for arg in errors.take(parse_args(attr)).unwrap_or_default() {
+        let args = errors.take(parse_args(attr));
+        // After a malformed attribute, report only that: a missing image would be a consequence.
+        let args_ok = args.is_some();
+        for arg in args.unwrap_or_default() {
             let key = arg.key.to_string();
             match key.as_str() {
                 "image" => image = errors.take(arg.string()).map(|s| non_empty(&s)).and_then(|r| errors.take(r)),
@@ -107,6 +114,7 @@ impl Component {
                 "caching" => component.caching = errors.take(arg.bool()).unwrap_or(true),
                 "retries" => component.retries = errors.take(arg.int()),
                 "display_name" => component.display_name = errors.take(arg.string()).map(|s| s.value()),
+                "distributed" => component.distributed = errors.take(distributed(&arg)),
                 _ => errors.push(arg.unknown(KNOWN)),
             }
         }
@@ -118,6 +126,7 @@ impl Component {
         }
         match image.or_else(|| defaults.and_then(|d| d.image)) {
             Some(image) => component.image = image,
+            None if !args_ok => {}
             None => errors.push(syn::Error::new_spanned(
                 &function.sig.ident,
                 "component has no container image: add `image = \"...\"` or set `image` under [package.metadata.kfp] in Cargo.toml",
@@ -125,6 +134,26 @@ impl Component {
         }
         errors.finish()?;
         Ok(component)
+    }
+}
+
+/// `distributed(nodes = N, nproc_per_node = M)`, both at least 1.
+fn distributed(arg: &crate::attrs::Arg) -> syn::Result<(u32, u32)> {
+    let (mut nodes, mut nproc) = (None, None);
+    for setting in arg.list()? {
+        let value = setting.int()?;
+        if value == 0 {
+            return Err(syn::Error::new_spanned(&setting.key, format!("`{}` must be at least 1", setting.key)));
+        }
+        match setting.key.to_string().as_str() {
+            "nodes" => nodes = Some(value),
+            "nproc_per_node" => nproc = Some(value),
+            _ => return Err(setting.unknown(&["nodes", "nproc_per_node"])),
+        }
+    }
+    match (nodes, nproc) {
+        (Some(nodes), Some(nproc)) => Ok((nodes, nproc)),
+        _ => Err(syn::Error::new_spanned(&arg.key, "write `distributed(nodes = N, nproc_per_node = M)`")),
     }
 }
 

@@ -4,7 +4,7 @@
 use kfp_compiler::dsl::{ClassificationMetrics, Dataset, Metrics, Model};
 use kfp_runtime::executor::{ComponentEntry, ExecutorContext, ExecutorError, Input, Output, executor_main};
 use std::convert::Infallible;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -120,12 +120,12 @@ fn panic(ctx: ExecutorContext) -> Result<(), ExecutorError> {
     ctx.finish(result)
 }
 
-/// Writes its pid to `$KFP_TEST_GATE_DIR/<name>.pid` and waits (at most 60 s) until the file
-/// `$KFP_TEST_GATE_DIR/open` exists, so a test can kill it mid-run; returns `name`.
+/// Writes its pid to `<dir>/<name>.pid` and waits (at most 60 s) until the file `<dir>/open`
+/// exists, so a test can kill it mid-run; returns `name`.
 fn gate(ctx: ExecutorContext) -> Result<(), ExecutorError> {
     let name: String = ctx.param("name")?;
+    let dir: PathBuf = ctx.param::<String>("dir")?.into();
     let result = ctx.run(|| -> anyhow::Result<String> {
-        let dir = PathBuf::from(std::env::var("KFP_TEST_GATE_DIR")?);
         std::fs::write(dir.join(format!("{name}.pid")), std::process::id().to_string())?;
         let deadline = Instant::now() + Duration::from_secs(60);
         while !dir.join("open").exists() {
@@ -137,13 +137,14 @@ fn gate(ctx: ExecutorContext) -> Result<(), ExecutorError> {
     ctx.finish(result)
 }
 
-/// Fails until it has been called `succeed_on` times, counting calls in
-/// `$KFP_TEST_GATE_DIR/<name>.count`; returns the attempt number.
+/// Fails until it has been called `succeed_on` times, counting calls in `<dir>/<name>.count`;
+/// returns the attempt number.
 fn flaky(ctx: ExecutorContext) -> Result<(), ExecutorError> {
     let name: String = ctx.param("name")?;
+    let dir: PathBuf = ctx.param::<String>("dir")?.into();
     let succeed_on: i64 = ctx.param("succeed_on")?;
     let result = ctx.run(|| -> anyhow::Result<i64> {
-        let counter = Path::new(&std::env::var("KFP_TEST_GATE_DIR")?).join(format!("{name}.count"));
+        let counter = dir.join(format!("{name}.count"));
         let attempt = std::fs::read_to_string(&counter).map(|t| t.trim().parse().unwrap_or(0)).unwrap_or(0) + 1;
         std::fs::write(&counter, attempt.to_string())?;
         anyhow::ensure!(attempt >= succeed_on, "attempt {attempt} of {succeed_on} fails on purpose");

@@ -38,8 +38,8 @@ pub struct TrainConfig {
     pub seed: u64,
     pub shuffle: bool,
     pub accelerator: Accelerator,
-    /// Intra-op threads per worker; default: cores / local world size (oversubscription on CPU
-    /// costs orders of magnitude).
+    /// Intra-op threads per worker; default `OMP_NUM_THREADS` (the launcher sets it), else
+    /// cores / local world size (oversubscription on CPU costs orders of magnitude).
     pub threads: Option<usize>,
     /// Rendezvous and collective timeout: a dead or hung peer becomes an error after this.
     pub dist_timeout: Duration,

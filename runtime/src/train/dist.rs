@@ -353,3 +353,59 @@ fn grad_or_zeros(param: &Tensor) -> Tensor {
     let grad = param.grad();
     if grad.defined() { grad } else { param.zeros_like() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn rendezvous(vars: &[(&str, &str)]) -> Result<Rendezvous, DistError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Rendezvous::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn torchrun_variables_make_a_worker() {
+        let r = rendezvous(&[
+            ("RANK", "3"),
+            ("WORLD_SIZE", "4"),
+            ("LOCAL_RANK", "1"),
+            ("LOCAL_WORLD_SIZE", "2"),
+            ("MASTER_ADDR", "10.0.0.1"),
+            ("MASTER_PORT", "29500"),
+        ])
+        .unwrap();
+        let Rendezvous::Worker(w) = r else { panic!("{r:?}") };
+        assert_eq!((w.rank, w.world_size, w.local_rank, w.local_world_size), (3, 4, 1, 2));
+        assert_eq!((w.master_addr.as_str(), w.master_port), ("10.0.0.1", 29500));
+    }
+
+    #[test]
+    fn trainer_v2_pet_variables_give_ranks_per_node() {
+        let pet = [
+            ("PET_NNODES", "2"),
+            ("PET_NODE_RANK", "1"),
+            ("PET_NPROC_PER_NODE", "4"),
+            ("PET_MASTER_ADDR", "trainjob-node-0-0.svc"),
+            ("PET_MASTER_PORT", "29400"),
+        ];
+        let Rendezvous::Node(node) = rendezvous(&pet).unwrap() else { panic!() };
+        assert_eq!((node.nnodes, node.node_rank, node.nproc_per_node), (2, 1, Some(4)));
+        let mut with_local = pet.to_vec();
+        with_local.push(("LOCAL_RANK", "2"));
+        let Rendezvous::Worker(w) = rendezvous(&with_local).unwrap() else { panic!() };
+        assert_eq!((w.rank, w.world_size, w.local_rank, w.local_world_size), (6, 8, 2, 4));
+        assert_eq!((w.master_addr.as_str(), w.master_port), ("trainjob-node-0-0.svc", 29400));
+    }
+
+    #[test]
+    fn bad_variables_are_named() {
+        let e = rendezvous(&[("RANK", "2"), ("WORLD_SIZE", "2"), ("MASTER_ADDR", "h"), ("MASTER_PORT", "1")]);
+        assert!(e.unwrap_err().to_string().contains("RANK=\"2\""));
+        let e = rendezvous(&[("RANK", "0"), ("WORLD_SIZE", "2"), ("MASTER_PORT", "1")]).unwrap_err();
+        assert!(e.to_string().contains("MASTER_ADDR"), "{e}");
+        let e = rendezvous(&[("PET_NNODES", "two")]).unwrap_err();
+        assert!(e.to_string().contains("PET_NNODES=\"two\""), "{e}");
+        assert!(matches!(rendezvous(&[]).unwrap(), Rendezvous::Node(NodeEnv { nnodes: 1, .. })));
+    }
+}

@@ -38,6 +38,11 @@ impl LaunchOptions {
     pub fn new(nproc_per_node: usize) -> Self {
         LaunchOptions { nproc_per_node, ..Default::default() }
     }
+
+    /// One worker per visible CUDA device (at least one: a CPU-only process trains alone).
+    pub fn one_per_gpu() -> Self {
+        Self::new(tch::Cuda::device_count().max(1) as usize)
+    }
 }
 
 /// What [`launch`] decided for this process.

@@ -103,7 +103,8 @@ impl Trainer {
             Accelerator::Auto => Device::Cpu,
         };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = cfg.threads.unwrap_or((cores / env.local_world_size.max(1)).max(1));
+        let from_env = std::env::var("OMP_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0);
+        let threads = cfg.threads.or(from_env).unwrap_or((cores / env.local_world_size.max(1)).max(1));
         tch::set_num_threads(threads as i32);
         let is_global_zero = env.rank == 0;
         let (precision, fallback) = cfg.precision.effective(device);
@@ -214,8 +215,17 @@ impl Trainer {
                 Some(val) => evaluate(&model, &self.loss, val, &env, cfg.batch_size, device, precision),
                 None => (0.0, 0.0, 0.0),
             };
-            let local = [loss_sum.double_value(&[0]), order.len() as f64, val_sum, val_count, val_correct, train_seconds];
-            let totals = reduce_sum(group.as_ref(), &local)?;
+            let epoch_seconds = started.elapsed().as_secs_f64();
+            let local = [
+                loss_sum.double_value(&[0]),
+                order.len() as f64,
+                val_sum,
+                val_count,
+                val_correct,
+                train_seconds,
+                epoch_seconds,
+            ];
+            let totals = reduce_sum(group.as_ref(), &local, device)?;
             let metrics = EpochMetrics {
                 epoch,
                 step: state.global_step,
@@ -227,7 +237,8 @@ impl Trainer {
                 },
                 samples_per_sec: totals[1] / (totals[5] / env.world_size as f64),
                 lr,
-                seconds: started.elapsed().as_secs_f64(),
+                // Times are means over ranks, so that every rank reports the same metrics.
+                seconds: totals[6] / env.world_size as f64,
             };
             progress.end_epoch(&metrics);
             state.epochs_done = epoch + 1;
@@ -244,7 +255,7 @@ impl Trainer {
             }
             if let Some(group) = &group {
                 // Rank 0's hook decides for everyone.
-                let flag = Tensor::from_slice(&[f64::from(u8::from(stop))]);
+                let flag = Tensor::from_slice(&[f64::from(u8::from(stop))]).to_device(device);
                 group.broadcast(std::slice::from_ref(&flag), 0)?;
                 stop = flag.double_value(&[0]) != 0.0;
             }
@@ -333,12 +344,14 @@ fn evaluate(
     (sum, mine.len() as f64, correct)
 }
 
-fn reduce_sum(group: Option<&ProcessGroup>, values: &[f64]) -> Result<Vec<f64>, DistError> {
-    let tensor = Tensor::from_slice(values);
+/// Sums `values` over ranks (on `device`: NCCL only reduces CUDA tensors).
+fn reduce_sum(group: Option<&ProcessGroup>, values: &[f64], device: Device) -> Result<Vec<f64>, DistError> {
+    let mut tensor = Tensor::from_slice(values);
     if let Some(group) = group {
+        tensor = tensor.to_device(device);
         group.allreduce_sum(&tensor)?;
     }
-    Ok(Vec::<f64>::try_from(&tensor).expect("a CPU f64 tensor converts"))
+    Ok(Vec::<f64>::try_from(&tensor.to_device(Device::Cpu)).expect("an f64 tensor converts"))
 }
 
 fn sorted_variables(vs: &nn::VarStore) -> Vec<(String, Tensor)> {

@@ -67,7 +67,7 @@ pub fn inverse_cdf(p: f64) -> f64 {
         let q = (-2.0 * (1.0 - p).ln()).sqrt();
         -(((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5]) / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
     };
-    if x.abs() < 37.0 {
+    if x.abs() < 37.5 {
         let e = cdf(x) - p;
         let u = e * (2.0 * PI).sqrt() * (0.5 * x * x).exp();
         x - u / (1.0 + 0.5 * x * u)

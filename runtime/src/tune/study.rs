@@ -81,7 +81,8 @@ impl OptimizeOptions {
 /// Settings of a new or loaded study.
 pub struct StudyBuilder {
     name: Option<String>,
-    direction: Direction,
+    /// `None`: the stored direction of an existing study, else minimise.
+    direction: Option<Direction>,
     sampler: Option<Arc<dyn Sampler>>,
     pruner: Option<Arc<dyn Pruner>>,
     storage: Option<Arc<dyn Storage>>,
@@ -95,7 +96,7 @@ impl StudyBuilder {
         self
     }
     pub fn direction(mut self, direction: Direction) -> Self {
-        self.direction = direction;
+        self.direction = Some(direction);
         self
     }
     pub fn sampler(mut self, sampler: impl Sampler + 'static) -> Self {
@@ -120,28 +121,43 @@ impl StudyBuilder {
         self
     }
 
-    /// Creates (or loads) the study and applies the stale-trial policy.
+    /// Creates (or, with `load_if_exists`, loads) the study and applies the stale-trial policy.
     pub fn build(self) -> Result<Study, TuneError> {
+        self.open(false)
+    }
+
+    /// Loads an existing study (its stored direction unless one was set); an error if missing.
+    pub fn load(self) -> Result<Study, TuneError> {
+        self.open(true)
+    }
+
+    fn open(self, must_exist: bool) -> Result<Study, TuneError> {
         let storage = self.storage.unwrap_or_else(|| Arc::new(InMemoryStorage::new()));
         let name = self.name.unwrap_or_else(|| format!("no-name-{:016x}", super::samplers::entropy_seed()));
-        let direction = self.direction;
-        let mut existed = false;
+        let mut existing = None;
         storage.transact(&mut |reg| {
-            existed = reg.study(&name).is_some();
-            Ok(vec![Op::CreateStudy { study: name.clone(), direction }])
+            existing = reg.study(&name).map(|s| s.direction);
+            match (existing, self.direction) {
+                (Some(stored), Some(asked)) if stored != asked => {
+                    Err(TuneError::DirectionMismatch { study: name.clone(), existing: stored.to_string(), requested: asked.to_string() })
+                }
+                (Some(_), _) => Ok(Vec::new()),
+                (None, _) if must_exist => Err(TuneError::NoSuchStudy { study: name.clone(), storage: storage.describe() }),
+                (None, asked) => Ok(vec![Op::CreateStudy { study: name.clone(), direction: asked.unwrap_or_default() }]),
+            }
         })?;
-        if existed && !self.load_if_exists {
+        if existing.is_some() && !self.load_if_exists && !must_exist {
             return Err(TuneError::StudyExists { study: name, storage: storage.describe() });
         }
         let study = Study {
             name,
-            direction,
+            direction: existing.or(self.direction).unwrap_or_default(),
             storage,
             sampler: self.sampler.unwrap_or_else(|| Arc::new(TpeSampler::new(None))),
             pruner: self.pruner.unwrap_or_else(|| Arc::new(NopPruner)),
             stop: AtomicBool::new(false),
         };
-        if existed {
+        if existing.is_some() {
             study.handle_stale_trials(self.stale)?;
         }
         Ok(study)
@@ -161,7 +177,7 @@ pub struct Study {
 impl Study {
     /// A study builder: in memory, TPE with Optuna 5's defaults, no pruning, minimise.
     pub fn builder() -> StudyBuilder {
-        StudyBuilder { name: None, direction: Direction::Minimize, sampler: None, pruner: None, storage: None, load_if_exists: false, stale: StalePolicy::Fail }
+        StudyBuilder { name: None, direction: None, sampler: None, pruner: None, storage: None, load_if_exists: false, stale: StalePolicy::Fail }
     }
 
     pub fn name(&self) -> &str {

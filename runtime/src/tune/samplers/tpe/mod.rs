@@ -67,6 +67,7 @@ impl Score {
 struct Observations {
     values: Vec<Vec<f64>>,
     scores: Vec<Score>,
+    running: Vec<bool>,
     n_finished: usize,
 }
 
@@ -90,7 +91,7 @@ impl TpeSampler {
 
     fn observations(&self, ctx: &SampleContext<'_>, names: &[&str]) -> Observations {
         let sign = ctx.direction.sign();
-        let mut obs = Observations { values: vec![Vec::new(); names.len()], scores: Vec::new(), n_finished: 0 };
+        let mut obs = Observations { values: vec![Vec::new(); names.len()], scores: Vec::new(), running: Vec::new(), n_finished: 0 };
         for trial in ctx.trials.iter().filter(|t| t.number != ctx.number) {
             let Some(score) = self.score(trial, sign) else { continue };
             let values: Option<Vec<f64>> = names.iter().map(|n| internal_value(trial, n)).collect();
@@ -99,6 +100,7 @@ impl TpeSampler {
                 column.push(v);
             }
             obs.scores.push(score);
+            obs.running.push(trial.state == TrialState::Running);
             if trial.state != TrialState::Running {
                 obs.n_finished += 1;
             }
@@ -112,7 +114,7 @@ impl TpeSampler {
             TrialState::Pruned => Some(match trial.last_step() {
                 Some((step, v)) if v.is_nan() => Score(-(step as f64), f64::INFINITY),
                 Some((step, v)) => Score(-(step as f64), sign * v),
-                None => Score(f64::INFINITY, 0.0),
+                None => Score(1.0, 0.0),
             }),
             TrialState::Running if self.constant_liar => Some(Score(f64::NEG_INFINITY, f64::INFINITY)),
             _ => None,
@@ -126,12 +128,14 @@ impl TpeSampler {
         if obs.n_finished < self.n_startup_trials {
             return None;
         }
+        // COMPLETE trials by value fill the good group first, then PRUNED ones by (deepest
+        // step, value there); RUNNING ones (constant liar) always go to the bad group.
         let n_below = default_gamma(obs.n_finished);
-        let mut order: Vec<usize> = (0..obs.scores.len()).collect();
+        let mut order: Vec<usize> = (0..obs.scores.len()).filter(|&i| !obs.running[i]).collect();
         order.sort_by(|&a, &b| obs.scores[a].cmp(&obs.scores[b]).then(a.cmp(&b)));
-        let (mut below, mut above) = (order[..n_below.min(order.len())].to_vec(), order[n_below.min(order.len())..].to_vec());
+        let mut below = order[..n_below.min(order.len())].to_vec();
         below.sort_unstable();
-        above.sort_unstable();
+        let above: Vec<usize> = (0..obs.scores.len()).filter(|i| below.binary_search(i).is_err()).collect();
         let dists: Vec<&Distribution> = space.iter().map(|(_, d)| *d).collect();
         let build = |idx: &[usize]| {
             let columns: Vec<Vec<f64>> = obs.values.iter().map(|col| idx.iter().map(|&i| col[i]).collect()).collect();

@@ -83,33 +83,25 @@ impl NumericDim {
         let (t_low, t_high) = (transform(low - half), transform(high + half));
         let mus: Vec<f64> = observations.iter().map(|&x| transform(x)).collect();
         let range = t_high - t_low;
-        let prior_mu = 0.5 * (t_low + t_high);
 
-        // σ_i = larger gap to a neighbour among the sorted observations plus the prior mean,
-        // with the bounds as outer neighbours; the outermost use their inner gap only.
+        // σ_i = larger gap to a neighbour among the sorted observations, with the bounds as
+        // outer neighbours; the outermost observations use their inner gap only.
         let mut sigmas = vec![0.0; mus.len()];
         if !mus.is_empty() {
-            let mut order: Vec<usize> = (0..=mus.len()).collect();
-            let value = |i: usize| if i < mus.len() { mus[i] } else { prior_mu };
-            order.sort_by(|&a, &b| value(a).total_cmp(&value(b)));
+            let mut order: Vec<usize> = (0..mus.len()).collect();
+            order.sort_by(|&a, &b| mus[a].total_cmp(&mus[b]));
             let mut sorted = Vec::with_capacity(order.len() + 2);
             sorted.push(t_low);
-            sorted.extend(order.iter().map(|&i| value(i)));
+            sorted.extend(order.iter().map(|&i| mus[i]));
             sorted.push(t_high);
             let m = order.len();
             for (pos, &idx) in order.iter().enumerate() {
                 let s = pos + 1;
-                let mut sigma = (sorted[s] - sorted[s - 1]).max(sorted[s + 1] - sorted[s]);
-                if !settings.consider_endpoints && sorted.len() >= 4 {
-                    if pos == 0 {
-                        sigma = sorted[2] - sorted[1];
-                    } else if pos == m - 1 {
-                        sigma = sorted[m] - sorted[m - 1];
-                    }
-                }
-                if idx < mus.len() {
-                    sigmas[idx] = sigma;
-                }
+                sigmas[idx] = (sorted[s] - sorted[s - 1]).max(sorted[s + 1] - sorted[s]);
+            }
+            if !settings.consider_endpoints && sorted.len() >= 4 {
+                sigmas[order[0]] = sorted[2] - sorted[1];
+                sigmas[order[m - 1]] = sorted[m] - sorted[m - 1];
             }
             let min_sigma = if settings.consider_magic_clip { range / 100.0f64.min(1.0 + (mus.len() + 1) as f64) } else { 1e-12 };
             for s in &mut sigmas {
@@ -117,7 +109,7 @@ impl NumericDim {
             }
         }
         let mut mus = mus;
-        mus.push(prior_mu);
+        mus.push(0.5 * (t_low + t_high));
         sigmas.push(range);
         let log_norms = mus
             .iter()

@@ -1,0 +1,116 @@
+//! Pruners: Hyperband bracket assignment (against Python's zlib.crc32), successive-halving
+//! promotion, the median rule, and pruning inside a study.
+
+use indexmap::IndexMap;
+use kfp_runtime::tune::pruners::SuccessiveHalving;
+use kfp_runtime::tune::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+fn trial(number: u64, state: TrialState, curve: &[f64]) -> FrozenTrial {
+    FrozenTrial {
+        number,
+        state,
+        value: (state == TrialState::Complete).then(|| *curve.last().unwrap()),
+        params: IndexMap::new(),
+        intermediate_values: curve.iter().enumerate().map(|(i, v)| (i as u64 + 1, *v)).collect::<BTreeMap<_, _>>(),
+        system_attrs: serde_json::Map::new(),
+        worker: None,
+        message: None,
+        started_unix: 0.0,
+        completed_unix: None,
+    }
+}
+
+#[test]
+fn hyperband_brackets_match_optuna() {
+    // Expected from Python: crc32(f"{study}_{n}") % 49 walked through budgets [27, 12, 6, 4].
+    let hb = HyperbandPruner::new(1, 27, 3, None).unwrap();
+    let got: Vec<usize> = (0..20).map(|n| hb.bracket("prune-tpe_default-hyperband-0", n)).collect();
+    assert_eq!(got, [1, 0, 0, 3, 2, 0, 1, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 0, 3, 0]);
+}
+
+#[test]
+fn successive_halving_promotes_the_top_third() {
+    let sh = SuccessiveHalving { min_resource: 1, reduction_factor: 3, min_early_stopping_rate: 0 };
+    // Six peers already reached rung 0 (step 1) with values 1..=6.
+    let peers: Vec<FrozenTrial> = (0..6u64)
+        .map(|i| {
+            let mut t = trial(i, TrialState::Complete, &[i as f64 + 1.0]);
+            t.system_attrs.insert("completed_rung_0".into(), serde_json::json!(i as f64 + 1.0));
+            t
+        })
+        .collect();
+    let judge = |value: f64| {
+        let me = trial(99, TrialState::Running, &[value]);
+        let refs: Vec<&FrozenTrial> = peers.iter().chain([&me]).collect();
+        sh.judge(Direction::Minimize, &refs, &me)
+    };
+    // Seven competitors → the best 7 / 3 = 2 survive: 1.0 and 2.0 (or a newcomer below 2.0).
+    assert!(!judge(1.5).prune);
+    assert_eq!(judge(1.5).attrs, vec![("completed_rung_0".to_owned(), serde_json::json!(1.5))]);
+    assert!(!judge(2.0).prune);
+    assert!(judge(2.5).prune);
+    assert!(judge(f64::NAN).prune);
+    // Before the first rung's step nothing is decided; bracket 1 waits until step 3.
+    let late = SuccessiveHalving { min_early_stopping_rate: 1, ..sh.clone() };
+    let me = trial(99, TrialState::Running, &[100.0]);
+    assert!(!late.judge(Direction::Minimize, &[&me], &me).prune);
+    // Alone at a rung: only the best survives, so a lone trial survives.
+    let me = trial(99, TrialState::Running, &[5.0, 5.0, 5.0]);
+    assert!(!sh.judge(Direction::Minimize, &[&me], &me).prune);
+    // Maximisation flips the order.
+    let me = trial(99, TrialState::Running, &[6.5]);
+    let refs: Vec<&FrozenTrial> = peers.iter().chain([&me]).collect();
+    assert!(!sh.judge(Direction::Maximize, &refs, &me).prune);
+}
+
+#[test]
+fn median_rule() {
+    let completed: Vec<Arc<FrozenTrial>> = (0..5).map(|i| Arc::new(trial(i, TrialState::Complete, &[10.0 + i as f64, 5.0 + i as f64]))).collect();
+    let ctx = |trials: &[Arc<FrozenTrial>]| MedianPruner::default().prune(&PruneContext { study_name: "s", direction: Direction::Minimize, trials }, &trial(9, TrialState::Running, &[13.0]));
+    // Median at step 1 is 12: a trial at 13 is pruned, at 11 it is kept.
+    assert!(ctx(&completed).prune);
+    let keep = MedianPruner::default().prune(&PruneContext { study_name: "s", direction: Direction::Minimize, trials: &completed }, &trial(9, TrialState::Running, &[11.0]));
+    assert!(!keep.prune);
+    // Fewer than 5 completed trials: never prune.
+    assert!(!ctx(&completed[..4]).prune);
+    // Warm-up steps.
+    let warm = MedianPruner::new(5, 2, 1).unwrap();
+    assert!(!warm.prune(&PruneContext { study_name: "s", direction: Direction::Minimize, trials: &completed }, &trial(9, TrialState::Running, &[13.0])).prune);
+}
+
+#[test]
+fn hyperband_prunes_inside_a_study_and_spares_the_last_bracket() {
+    let hb = HyperbandPruner::new(1, 27, 3, None).unwrap();
+    let study = Study::builder().name("hb").sampler(RandomSampler::new(Some(0))).pruner(hb.clone()).build().unwrap();
+    study
+        .optimize_with(
+            |t: &mut Trial<'_>| -> anyhow::Result<f64> {
+                let x = t.suggest_float("x", 0.0, 1.0)?;
+                for step in 1..=27u64 {
+                    t.report(x + 1.0 / step as f64, step)?;
+                    if step < 27 && t.should_prune()? {
+                        return Err(TrialPruned.into());
+                    }
+                }
+                Ok(x)
+            },
+            OptimizeOptions::trials(60).progress(false),
+        )
+        .unwrap();
+    let trials = study.trials().unwrap();
+    let pruned: Vec<&FrozenTrial> = trials.iter().filter(|t| t.state == TrialState::Pruned).collect();
+    assert!(pruned.len() >= 20, "only {} pruned", pruned.len());
+    for t in &trials {
+        let bracket = hb.bracket("hb", t.number);
+        if t.state == TrialState::Pruned {
+            // A trial is pruned exactly at a rung of its bracket: step 3^(k + r).
+            let last = t.last_step().unwrap().0;
+            assert!((0..4).any(|r| last == 3u64.pow(bracket as u32 + r)), "trial {} pruned at {last} in bracket {bracket}", t.number);
+        }
+        if bracket == 3 {
+            assert_eq!(t.state, TrialState::Complete, "bracket 3 never prunes before step 27");
+        }
+    }
+}

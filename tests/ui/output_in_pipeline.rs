@@ -1,0 +1,6 @@
+use kfp::prelude::*;
+
+#[pipeline]
+fn flow(model: Output<Model>) {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use kfp::prelude::*;
+
+#[component(image = "img")]
+fn step(timeout: std::time::Duration) {}
+
+fn main() {}
