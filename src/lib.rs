@@ -36,8 +36,9 @@ pub trait Pipeline: Sync {
 pub mod prelude {
     pub use crate::{Pipeline, Result};
     pub use kfp_compiler::dsl::{
-        Artifact, ArtifactRef, ArtifactType, ClassificationMetrics, Dataset, Html, Markdown, Metrics, Model, Param,
-        SlicedClassificationMetrics, Task,
+        Artifact, ArtifactListRef, ArtifactRef, ArtifactType, ClassificationMetrics, Collected, Condition, Dataset,
+        ExitHandler, Html, If, Markdown, Metrics, Model, ParallelFor, Param, SlicedClassificationMetrics, Task,
+        TaskFinalStatus,
     };
     pub use kfp_macros::{ComponentOutputs, StructParam, component, pipeline};
     pub use kfp_runtime::executor::{Input, Output};

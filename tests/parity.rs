@@ -178,3 +178,24 @@ fn container_settings_on_a_pipeline_task_are_rejected_like_kfp() {
     };
     assert!(error.contains("task 'wrapped'") && error.contains("`wrapped` is a pipeline"), "{error}");
 }
+
+mod empty {
+    use kfp::prelude::*;
+
+    #[pipeline(name = "empty")]
+    pub fn empty(#[default(1)] x: i64) {
+        let _ = x;
+    }
+}
+
+/// kfp: `ValueError: Task is missing from pipeline.`
+#[test]
+fn a_pipeline_without_tasks_is_rejected_like_kfp() {
+    use kfp::Pipeline;
+    use kfp::compiler::compile::{CompileOptions, compile};
+    let error = match compile(&empty::empty.definition(), &CompileOptions::default()) {
+        Ok(_) => panic!("a pipeline without tasks compiled; kfp rejects it"),
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("pipeline 'empty'") && error.contains("no tasks"), "{error}");
+}

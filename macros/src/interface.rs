@@ -50,7 +50,9 @@ impl Interface<'_> {
                 ParamKind::InputArtifact { artifact, list: true, .. } => {
                     quote!(::kfp::__private::IntoArtifactList<#artifact>)
                 }
-                ParamKind::OutputArtifact { .. } => unreachable!("outputs are not call inputs"),
+                ParamKind::OutputArtifact { .. } | ParamKind::FinalStatus { .. } => {
+                    unreachable!("outputs and final statuses are not call inputs")
+                }
             };
             quote! {
                 impl<#(#others),*> Args<#(#before),*> {

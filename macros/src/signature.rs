@@ -17,11 +17,19 @@ pub enum ParamKind {
     InputArtifact { artifact: Type, optional: bool, list: bool },
     /// `Output<A>`.
     OutputArtifact { artifact: Type },
+    /// `TaskFinalStatus`: filled by the pipeline for an exit handler's cleanup task.
+    FinalStatus { ty: Type },
 }
 
 impl Param {
+    /// Whether the function reads it as an input (outputs are written, not read).
     pub fn is_input(&self) -> bool {
         !matches!(self.kind, ParamKind::OutputArtifact { .. })
+    }
+
+    /// Whether a caller passes it (a final status is filled by the pipeline).
+    pub fn is_call_input(&self) -> bool {
+        matches!(self.kind, ParamKind::Parameter { .. } | ParamKind::InputArtifact { .. })
     }
 
     /// Whether a call may leave this input out.
@@ -29,7 +37,7 @@ impl Param {
         match &self.kind {
             ParamKind::Parameter { optional, default, .. } => *optional || default.is_some(),
             ParamKind::InputArtifact { optional, .. } => *optional,
-            ParamKind::OutputArtifact { .. } => true,
+            ParamKind::OutputArtifact { .. } | ParamKind::FinalStatus { .. } => true,
         }
     }
 }
@@ -82,6 +90,13 @@ fn default_attr(attrs: &[Attribute]) -> syn::Result<Option<Expr>> {
 fn classify(ty: &Type, default: Option<Expr>, allow_outputs: bool) -> syn::Result<ParamKind> {
     if let Type::Reference(r) = ty {
         return Err(syn::Error::new_spanned(r, "inputs are owned values: use `String` for `&str` and `Vec<T>` for slices"));
+    }
+    if is_named(ty, "TaskFinalStatus") {
+        no_default(&default)?;
+        if !allow_outputs {
+            return Err(syn::Error::new_spanned(ty, "a TaskFinalStatus input belongs to an exit handler's cleanup component, not to a pipeline"));
+        }
+        return Ok(ParamKind::FinalStatus { ty: ty.clone() });
     }
     if let Some(artifact) = wrapped(ty, "Input") {
         no_default(&default)?;
@@ -138,6 +153,12 @@ pub fn wrapped(ty: &Type, name: &str) -> Option<Type> {
         GenericArgument::Type(t) => Some(t.clone()),
         _ => None,
     }
+}
+
+/// Whether `ty` is the plain path `...::Name`.
+fn is_named(ty: &Type, name: &str) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == name && s.arguments.is_none()))
 }
 
 /// What a component function returns.

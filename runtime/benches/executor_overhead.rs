@@ -37,16 +37,37 @@ fn main() {
     let work = tempfile::tempdir().expect("temp dir");
     let (rust_runs, python_runs, tasks) = if quick { (10, 2, 200) } else { (30, 5, 1000) };
 
-    println!("executor start-up: process spawn -> first line of the component function (median of runs)");
-    let rust = median(&(0..rust_runs).map(|i| rust_start_to_first_line(work.path(), i)).collect::<Vec<_>>());
-    println!("  {:<34} {:>10.2} ms  ({rust_runs} runs)", "kfp-rs executor", ms(rust));
+    println!(
+        "executor start-up: process spawn -> first line of the component function (median of runs)"
+    );
+    let rust = median(
+        &(0..rust_runs)
+            .map(|i| rust_start_to_first_line(work.path(), i))
+            .collect::<Vec<_>>(),
+    );
+    println!(
+        "  {:<34} {:>10.2} ms  ({rust_runs} runs)",
+        "kfp-rs executor",
+        ms(rust)
+    );
     match python_executor() {
         Ok(python) => {
-            let times: Vec<Duration> = (0..python_runs).map(|i| python_start_to_first_line(&python, work.path(), i)).collect();
+            let times: Vec<Duration> = (0..python_runs)
+                .map(|i| python_start_to_first_line(&python, work.path(), i))
+                .collect();
             let python_median = median(&times);
-            println!("  {:<34} {:>10.2} ms  ({python_runs} runs)", "kfp 2.17.3 executor_main (Python)", ms(python_median));
+            println!(
+                "  {:<34} {:>10.2} ms  ({python_runs} runs)",
+                "kfp 2.17.3 executor_main (Python)",
+                ms(python_median)
+            );
             let ratio = python_median.as_secs_f64() / rust.as_secs_f64();
-            println!("  {:<34} {:>10.0}x  (goal: >= 50x) {}", "ratio", ratio, if ratio >= 50.0 { "met" } else { "NOT MET" });
+            println!(
+                "  {:<34} {:>10.0}x  (goal: >= 50x) {}",
+                "ratio",
+                ratio,
+                if ratio >= 50.0 { "met" } else { "NOT MET" }
+            );
         }
         Err(reason) => println!("  kfp 2.17.3 executor_main (Python): skipped: {reason}"),
     }
@@ -58,17 +79,42 @@ fn main() {
     let mut runner = (Duration::MAX, Duration::ZERO);
     for round in 0..3 {
         direct = direct.min(direct_processes(work.path(), tasks));
-        runner = runner.min(runner_wall_time(work.path(), tasks, false, &format!("uncached-{round}")));
+        runner = runner.min(runner_wall_time(
+            work.path(),
+            tasks,
+            false,
+            &format!("uncached-{round}"),
+        ));
     }
     // Every no-op task has the same component and inputs, so one run fills the cache for all.
     runner_wall_time(work.path(), tasks, true, "fill-cache");
     let (all_hits, _) = runner_wall_time(work.path(), tasks, true, "all-hits");
     let (wall, in_processes) = runner;
-    println!("  {:<34} {:>10.3} ms/task", "executor processes, started directly", ms(direct) / tasks as f64);
-    println!("  {:<34} {:>10.3} ms/task", "runner, whole run", ms(wall) / tasks as f64);
-    println!("  {:<34} {:>10.3} ms/task", "  of which in executor processes", ms(in_processes) / tasks as f64);
-    println!("  {:<34} {:>10.3} ms/task", "  runner's own overhead", (ms(wall) - ms(in_processes)) / tasks as f64);
-    println!("  {:<34} {:>10.3} ms/task", "runner, every task a cache hit", ms(all_hits) / tasks as f64);
+    println!(
+        "  {:<34} {:>10.3} ms/task",
+        "executor processes, started directly",
+        ms(direct) / tasks as f64
+    );
+    println!(
+        "  {:<34} {:>10.3} ms/task",
+        "runner, whole run",
+        ms(wall) / tasks as f64
+    );
+    println!(
+        "  {:<34} {:>10.3} ms/task",
+        "  of which in executor processes",
+        ms(in_processes) / tasks as f64
+    );
+    println!(
+        "  {:<34} {:>10.3} ms/task",
+        "  runner's own overhead",
+        (ms(wall) - ms(in_processes)) / tasks as f64
+    );
+    println!(
+        "  {:<34} {:>10.3} ms/task",
+        "runner, every task a cache hit",
+        ms(all_hits) / tasks as f64
+    );
 }
 
 fn ms(d: Duration) -> f64 {
@@ -82,7 +128,10 @@ fn median(times: &[Duration]) -> Duration {
 }
 
 fn now_ns() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_nanos()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos()
 }
 
 /// The executor input both executors get: local-path URIs, which both map to themselves.
@@ -108,15 +157,23 @@ fn stamp_input(dir: &Path) -> String {
 fn start_to_first_line(mut command: Command, check: &Path) -> Duration {
     let started = now_ns();
     let output = command.output().expect("executor starts");
-    assert!(output.status.success(), "executor failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "executor failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stamp: u128 = stdout
         .lines()
         .find_map(|l| l.strip_prefix("first-line-ns "))
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no stamp in: {stdout}"));
-    let written = std::fs::read_to_string(check.join("out/output_metadata.json")).expect("executor output written");
-    assert!(written.contains("\"Output\": 3.0") || written.contains("\"Output\":3.0"), "{written}");
+    let written = std::fs::read_to_string(check.join("out/output_metadata.json"))
+        .expect("executor output written");
+    assert!(
+        written.contains("\"Output\": 3.0") || written.contains("\"Output\":3.0"),
+        "{written}"
+    );
     Duration::from_nanos((stamp - started) as u64)
 }
 
@@ -132,24 +189,27 @@ fn python_start_to_first_line(python: &(PathBuf, PathBuf), work: &Path, run: usi
     let dir = work.join(format!("python-{run}"));
     let input = stamp_input(&dir);
     let mut command = Command::new(&python.0);
-    command.args(["-m", "kfp.dsl.executor_main", "--component_module_path"]).arg(&python.1).args([
-        "--executor_input",
-        &input,
-        "--function_to_execute",
-        "stamp",
-    ]);
+    command
+        .args(["-m", "kfp.dsl.executor_main", "--component_module_path"])
+        .arg(&python.1)
+        .args(["--executor_input", &input, "--function_to_execute", "stamp"]);
     start_to_first_line(command, &dir)
 }
 
 /// The venv's python and the component module, or why not.
 fn python_executor() -> Result<(PathBuf, PathBuf), String> {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
     let output = Command::new("bash")
         .arg(repo.join("scripts/kfp-venv.sh"))
         .output()
         .map_err(|e| format!("cannot run scripts/kfp-venv.sh: {e}"))?;
     if !output.status.success() {
-        return Err(format!("scripts/kfp-venv.sh failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+        return Err(format!(
+            "scripts/kfp-venv.sh failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
     }
     let python = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
     let module = repo.join(".cache/kfp-bench/stamp_component.py");
@@ -162,7 +222,8 @@ fn python_executor() -> Result<(PathBuf, PathBuf), String> {
 fn direct_processes(work: &Path, tasks: usize) -> Duration {
     let dir = work.join("direct");
     std::fs::create_dir_all(&dir).expect("dir");
-    let input = serde_json::json!({"outputs": {"outputFile": dir.join("output_metadata.json")}}).to_string();
+    let input = serde_json::json!({"outputs": {"outputFile": dir.join("output_metadata.json")}})
+        .to_string();
     let started = Instant::now();
     for _ in 0..tasks {
         let status = Command::new(RUST_EXECUTOR)
@@ -192,7 +253,10 @@ fn runner_wall_time(work: &Path, tasks: usize, cache: bool, run_id: &str) -> (Du
     let summary = LocalRunner::new(spec, options).run().expect("run succeeds");
     let wall = started.elapsed();
     assert_eq!(summary.tasks.len(), tasks);
-    (wall, Duration::from_secs_f64(summary.tasks.iter().map(|t| t.seconds).sum()))
+    (
+        wall,
+        Duration::from_secs_f64(summary.tasks.iter().map(|t| t.seconds).sum()),
+    )
 }
 
 /// IR (as JSON, which YAML readers accept) of `noop-1 -> noop-2 -> ... -> noop-N`.

@@ -45,7 +45,9 @@ struct Fixture {
 impl Fixture {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("minio/mlpipeline/v2/artifacts/train-pipeline/run1/make-data/salt/data");
+        let data = dir
+            .path()
+            .join("minio/mlpipeline/v2/artifacts/train-pipeline/run1/make-data/salt/data");
         std::fs::create_dir_all(data.parent().unwrap()).unwrap();
         std::fs::write(&data, "a\nb\n").unwrap();
         Self { dir }
@@ -56,7 +58,8 @@ impl Fixture {
     }
 
     fn task_root(&self) -> PathBuf {
-        self.root().join("minio/mlpipeline/v2/artifacts/train-pipeline/run1/train/salt")
+        self.root()
+            .join("minio/mlpipeline/v2/artifacts/train-pipeline/run1/train/salt")
     }
 
     fn context(&self, epochs: &str, data_type: &str) -> Result<ExecutorContext, ExecutorError> {
@@ -90,7 +93,13 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<String>) {
 fn train_entry(
     ctx: ExecutorContext,
     ran: &Cell<bool>,
-    body: impl FnOnce(&Input<Dataset>, i64, f64, &Output<Model>, &Output<Metrics>) -> anyhow::Result<f64>,
+    body: impl FnOnce(
+        &Input<Dataset>,
+        i64,
+        f64,
+        &Output<Model>,
+        &Output<Metrics>,
+    ) -> anyhow::Result<f64>,
 ) -> Result<(), ExecutorError> {
     let data: Input<Dataset> = ctx.input_artifact("data")?;
     let epochs: i64 = ctx.param("epochs")?;
@@ -111,9 +120,15 @@ fn writes_parameters_artifacts_and_executor_output_byte_for_byte() {
     let ctx = fx.context("3", MLMD_TYPE).unwrap();
     train_entry(ctx, &ran, |data, epochs, lr, model, metrics| {
         assert_eq!(data.metadata()["rows"], 2);
-        assert_eq!(data.uri(), "minio://mlpipeline/v2/artifacts/train-pipeline/run1/make-data/salt/data");
+        assert_eq!(
+            data.uri(),
+            "minio://mlpipeline/v2/artifacts/train-pipeline/run1/make-data/salt/data"
+        );
         let lines = std::fs::read_to_string(data.path())?.lines().count();
-        std::fs::write(model.path(), format!("{lines} lines, {epochs} epochs, lr {lr}"))?;
+        std::fs::write(
+            model.path(),
+            format!("{lines} lines, {epochs} epochs, lr {lr}"),
+        )?;
         model.set_metadata("framework", "none");
         metrics.log_metric("accuracy", 0.75);
         Ok(0.25)
@@ -121,8 +136,14 @@ fn writes_parameters_artifacts_and_executor_output_byte_for_byte() {
     .unwrap();
     assert!(ran.get());
     let task = fx.task_root();
-    assert_eq!(std::fs::read_to_string(task.join("model")).unwrap(), "2 lines, 3 epochs, lr 0.1");
-    assert_eq!(std::fs::read_to_string(fx.root().join("tmp/kfp/outputs/Output")).unwrap(), "0.25");
+    assert_eq!(
+        std::fs::read_to_string(task.join("model")).unwrap(),
+        "2 lines, 3 epochs, lr 0.1"
+    );
+    assert_eq!(
+        std::fs::read_to_string(fx.root().join("tmp/kfp/outputs/Output")).unwrap(),
+        "0.25"
+    );
     assert_eq!(
         std::fs::read_to_string(task.join("output_metadata.json")).unwrap(),
         format!(
@@ -147,14 +168,21 @@ fn writes_parameters_artifacts_and_executor_output_byte_for_byte() {
 #[test]
 fn integral_double_is_accepted_for_an_integer() {
     let fx = Fixture::new();
-    let ctx = fx.context("3.0", r#"{"schemaTitle":"system.Dataset","schemaVersion":"0.0.1"}"#).unwrap();
+    let ctx = fx
+        .context(
+            "3.0",
+            r#"{"schemaTitle":"system.Dataset","schemaVersion":"0.0.1"}"#,
+        )
+        .unwrap();
     let epochs: i64 = ctx.param("epochs").unwrap();
     assert_eq!(epochs, 3);
 }
 
 fn rejected_before_running(ctx: Result<ExecutorContext, ExecutorError>) -> String {
     let ran = Cell::new(false);
-    let err = ctx.and_then(|ctx| train_entry(ctx, &ran, |_, _, _, _, _| Ok(1.0))).unwrap_err();
+    let err = ctx
+        .and_then(|ctx| train_entry(ctx, &ran, |_, _, _, _, _| Ok(1.0)))
+        .unwrap_err();
     assert!(!ran.get(), "the function ran despite: {err}");
     err.to_string()
 }
@@ -193,16 +221,28 @@ fn malformed_executor_input_is_reported() {
     let fx = Fixture::new();
     let text = train_input(fx.root(), "3", MLMD_TYPE);
     let message = rejected_before_running(ExecutorContext::from_json(&text[..40], "train"));
-    assert!(message.starts_with("component 'train': malformed executor input: EOF while parsing"), "{message}");
-    let message = rejected_before_running(ExecutorContext::from_json(r#"{"inputs":{"parameterValues":[1]}}"#, "train"));
-    assert!(message.starts_with("component 'train': malformed executor input: invalid type: sequence"), "{message}");
+    assert!(
+        message.starts_with("component 'train': malformed executor input: EOF while parsing"),
+        "{message}"
+    );
+    let message = rejected_before_running(ExecutorContext::from_json(
+        r#"{"inputs":{"parameterValues":[1]}}"#,
+        "train",
+    ));
+    assert!(
+        message.starts_with("component 'train': malformed executor input: invalid type: sequence"),
+        "{message}"
+    );
 }
 
 #[test]
 fn wrong_artifact_type_fails_before_the_function_runs() {
     let fx = Fixture::new();
     assert_eq!(
-        rejected_before_running(fx.context("3", r#"{"schemaTitle":"system.Model","schemaVersion":"0.0.1"}"#)),
+        rejected_before_running(fx.context(
+            "3",
+            r#"{"schemaTitle":"system.Model","schemaVersion":"0.0.1"}"#
+        )),
         "component 'train': input 'data': expected a system.Dataset artifact, got system.Model"
     );
 }
@@ -216,7 +256,10 @@ fn failing_function_leaves_no_output_files() {
         Err(anyhow::anyhow!("out of memory").context("training epoch 2"))
     })
     .unwrap_err();
-    assert_eq!(err.to_string(), "component 'train' failed: training epoch 2: out of memory");
+    assert_eq!(
+        err.to_string(),
+        "component 'train' failed: training epoch 2: out of memory"
+    );
     assert!(fx.written_files().is_empty(), "{:?}", fx.written_files());
 }
 
@@ -233,7 +276,9 @@ fn panicking_function_leaves_no_output_files() {
     .unwrap_err();
     let message = err.to_string();
     assert!(
-        message.starts_with("component 'train' panicked: index out of bounds: the len is 0 but the index is 3 (at "),
+        message.starts_with(
+            "component 'train' panicked: index out of bounds: the len is 0 but the index is 3 (at "
+        ),
         "{message}"
     );
     assert!(message.contains("tests/executor.rs:"), "{message}");
@@ -246,7 +291,10 @@ fn undeclared_output_artifact_is_an_error() {
     let fx = Fixture::new();
     let ctx = fx.context("3", MLMD_TYPE).unwrap();
     let err = ctx.output_artifact::<Model>("weights").unwrap_err();
-    assert_eq!(err.to_string(), "component 'train': output 'weights': not in the executor input");
+    assert_eq!(
+        err.to_string(),
+        "component 'train': output 'weights': not in the executor input"
+    );
 }
 
 #[test]
@@ -262,8 +310,14 @@ fn returned_string_is_written_raw() {
     let name: String = ctx.param("name").unwrap();
     let result = ctx.run(|| Ok::<_, Infallible>(name));
     ctx.finish(result).unwrap();
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), "héllo <w> & \"q\"\n");
-    assert_eq!(std::fs::read_to_string(&meta).unwrap(), r#"{"parameterValues":{"Output":"héllo <w> & \"q\"\n"}}"#);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "héllo <w> & \"q\"\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&meta).unwrap(),
+        r#"{"parameterValues":{"Output":"héllo <w> & \"q\"\n"}}"#
+    );
 }
 
 #[test]
@@ -274,7 +328,10 @@ fn missing_return_value_for_a_declared_output_is_an_error() {
     let ctx = ExecutorContext::from_json(&input.to_string(), "nothing").unwrap();
     let result = ctx.run(|| Ok::<_, Infallible>(()));
     let err = ctx.finish(result).unwrap_err();
-    assert_eq!(err.to_string(), "component 'nothing': output 'Output': declared but not returned by the function");
+    assert_eq!(
+        err.to_string(),
+        "component 'nothing': output 'Output': declared but not returned by the function"
+    );
     assert!(!out.exists());
 }
 
@@ -283,7 +340,12 @@ fn missing_return_value_for_a_declared_output_is_an_error() {
 fn executor_binary_prints_one_line_and_exits_1() {
     let fx = Fixture::new();
     let output = Command::new(env!("CARGO_BIN_EXE_kfp-test-executor"))
-        .args(["--executor-input", &train_input(fx.root(), "3.5", MLMD_TYPE), "--function-to-execute", "train"])
+        .args([
+            "--executor-input",
+            &train_input(fx.root(), "3.5", MLMD_TYPE),
+            "--function-to-execute",
+            "train",
+        ])
         .env("KFP_LOCAL_PATH_ROOT", fx.root())
         .output()
         .unwrap();
@@ -299,11 +361,20 @@ fn executor_binary_prints_one_line_and_exits_1() {
 fn executor_binary_writes_under_the_local_root_variable() {
     let fx = Fixture::new();
     let output = Command::new(env!("CARGO_BIN_EXE_kfp-test-executor"))
-        .args(["--executor-input", &train_input(fx.root(), "3", MLMD_TYPE), "--function-to-execute", "train"])
+        .args([
+            "--executor-input",
+            &train_input(fx.root(), "3", MLMD_TYPE),
+            "--function-to-execute",
+            "train",
+        ])
         .env("KFP_LOCAL_PATH_ROOT", fx.root())
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(
         fx.written_files(),
         [
@@ -312,7 +383,10 @@ fn executor_binary_writes_under_the_local_root_variable() {
             "tmp/kfp/outputs/Output",
         ]
     );
-    assert_eq!(std::fs::read_to_string(fx.root().join("tmp/kfp/outputs/Output")).unwrap(), "0.6666666666666667");
+    assert_eq!(
+        std::fs::read_to_string(fx.root().join("tmp/kfp/outputs/Output")).unwrap(),
+        "0.6666666666666667"
+    );
     let meta = std::fs::read_to_string(fx.task_root().join("output_metadata.json")).unwrap();
     let classes = format!(
         concat!(
@@ -326,5 +400,8 @@ fn executor_binary_writes_under_the_local_root_variable() {
     );
     assert!(meta.contains(&classes), "{meta}");
     assert!(meta.contains(r#""metrics":{"artifacts":[{"name":"metrics","uri":"minio://mlpipeline/v2/artifacts/train-pipeline/run1/train/salt/metrics","metadata":{"accuracy":0.6666666666666667,"epochs":3.0}}]}"#), "{meta}");
-    assert!(meta.ends_with(r#""parameterValues":{"Output":0.6666666666666667}}"#), "{meta}");
+    assert!(
+        meta.ends_with(r#""parameterValues":{"Output":0.6666666666666667}}"#),
+        "{meta}"
+    );
 }

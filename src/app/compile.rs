@@ -1,13 +1,24 @@
-//! `compile [--out DIR] [--pipeline NAME]... [--list] [--check] [--disable-caching]`.
+//! `compile [--out DIR] [--pipeline NAME]... [--list] [--check] [--disable-caching]`, or with
+//! `--pytorchjob DIR` / `--dockerfile PATH [--package NAME] [--bin NAME]` (see `deploy`).
 
+use super::deploy::DeployArgs;
 use crate::Pipeline;
 use clap::Parser;
 use kfp_compiler::compile::{CompileOptions, compile, sanitize_k8s_name, to_yaml};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// The command line: the IR options, and the deployment outputs that replace the IR.
 #[derive(Parser, Debug)]
 #[command(about = "Compile this binary's pipelines to Kubeflow Pipelines IR YAML")]
+struct Cli {
+    #[command(flatten)]
+    compile: CompileArgs,
+    #[command(flatten)]
+    deploy: DeployArgs,
+}
+
+#[derive(Parser, Debug)]
 pub struct CompileArgs {
     /// Folder the YAML files are written to.
     #[arg(long, default_value = "compiled")]
@@ -28,8 +39,12 @@ pub struct CompileArgs {
 }
 
 pub(super) fn main(pipelines: &[&dyn Pipeline], argv: impl IntoIterator<Item = String>) -> ExitCode {
-    let args = CompileArgs::parse_from(argv);
-    match compile_all(pipelines, &args) {
+    let Cli { compile: args, deploy } = Cli::parse_from(argv);
+    let result = match deploy.requested() {
+        true => compile_deploy(pipelines, &args, &deploy),
+        false => compile_all(pipelines, &args),
+    };
+    match result {
         Ok(lines) => {
             for line in lines {
                 println!("{line}");
@@ -41,6 +56,13 @@ pub(super) fn main(pipelines: &[&dyn Pipeline], argv: impl IntoIterator<Item = S
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--pytorchjob`/`--dockerfile`: the IR must compile, then only those files are written.
+pub fn compile_deploy(pipelines: &[&dyn Pipeline], args: &CompileArgs, deploy: &DeployArgs) -> anyhow::Result<Vec<String>> {
+    compile_all(pipelines, &CompileArgs { check: true, list: false, out: args.out.clone(), pipelines: args.pipelines.clone(), ..*args })?;
+    let definitions: Vec<_> = pipelines.iter().map(|p| p.definition()).collect();
+    super::deploy::write(&super::deploy::selected(&definitions, &args.pipelines), deploy)
 }
 
 /// Compiles the selected pipelines; all of them compile before any file is written, and each
@@ -87,7 +109,7 @@ pub fn compile_all(pipelines: &[&dyn Pipeline], args: &CompileArgs) -> anyhow::R
     Ok(lines)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("yaml.tmp");
     std::fs::write(&tmp, bytes)
         .and_then(|()| std::fs::rename(&tmp, path))

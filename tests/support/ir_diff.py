@@ -64,6 +64,8 @@ class Spec:
             self.problems.append(f"components.{name}: unused in {self.path}")
         for label in sorted(set(self.executors) - self.used_executors):
             self.problems.append(f"deploymentSpec.executors.{label}: unused in {self.path}")
+        for label in sorted(set(self.platform_executors) - self.used_executors):
+            self.problems.append(f"platforms.kubernetes.deploymentSpec.executors.{label}: names no used executor in {self.path}")
         return {k: v for k, v in tree.items() if v is not MISSING}
 
     def component(self, component):

@@ -146,13 +146,29 @@ class Graph:
         for key, task in tasks.items():
             self.check_task(f"{where}.dag.tasks.{key}", task, tasks, own_inputs)
         self.check_cycles(where, tasks)
-        for kind, selectors_key in (("artifacts", "artifactSelectors"), ("parameters", "valueFromParameter")):
-            for name, output in dag.get("outputs", {}).get(kind, {}).items():
-                selectors = output.get(selectors_key, [])
-                for selector in selectors if isinstance(selectors, list) else [selectors]:
+        self.check_dag_outputs(where, component, tasks)
+
+    def check_dag_outputs(self, where, component, tasks):
+        """Every declared output of a DAG is produced, and every selector names a real output."""
+        dag_outputs = component["dag"].get("outputs", {})
+        for kind, key in (("artifacts", "outputArtifactKey"), ("parameters", "outputParameterKey")):
+            declared = component.get("outputDefinitions", {}).get(kind, {})
+            produced = dag_outputs.get(kind, {})
+            for name in sorted(set(declared) - set(produced)):
+                self.problems.append(f"{where} declares output {kind}.{name} but its dag.outputs do not produce it")
+            for name, output in produced.items():
+                if name not in declared:
+                    self.problems.append(f"{where}.dag.outputs.{kind}.{name} is not in outputDefinitions")
+                for selector in selectors_of(output):
                     producer = selector.get("producerSubtask")
                     if producer not in tasks:
                         self.problems.append(f"{where}.dag.outputs.{kind}.{name} selects unknown task {producer!r}")
+                        continue
+                    producer_component = self.components.get(tasks[producer].get("componentRef", {}).get("name"), {})
+                    if selector.get(key) not in producer_component.get("outputDefinitions", {}).get(kind, {}):
+                        self.problems.append(
+                            f"{where}.dag.outputs.{kind}.{name} selects output {selector.get(key)!r} that {producer!r} lacks"
+                        )
 
     def check_task(self, where, task, siblings, parent_inputs):
         ref = task.get("componentRef", {}).get("name")
@@ -160,7 +176,7 @@ class Graph:
         if component is None:
             self.problems.append(f"{where}.componentRef {ref!r} names no component")
             return
-        elif ref not in self.used_components:
+        if ref not in self.used_components:
             self.used_components.add(ref)
             self.check_component(f"components.{ref}", component)
         dependencies = task.get("dependentTasks", [])
@@ -194,6 +210,9 @@ class Graph:
             outputs = producer_component.get("outputDefinitions", {}).get(f"{output_kind.lower()}s", {})
             if producer_spec.get(output_key) not in outputs:
                 self.problems.append(f"{where} reads output {producer_spec.get(output_key)!r} that {producer!r} lacks")
+        final_status = source.get("taskFinalStatus")
+        if final_status is not None and final_status.get("producerTask") not in siblings:
+            self.problems.append(f"{where}.taskFinalStatus names unknown task {final_status.get('producerTask')!r}")
         parent_name = source.get(f"componentInput{output_kind}")
         if parent_name is not None and parent_name not in parent_inputs:
             self.problems.append(f"{where} reads {parent_name!r}, which the enclosing component does not declare")
@@ -226,6 +245,15 @@ class Graph:
                 if cycle:
                     self.problems.append(f"{where}.dag has a dependency cycle: {' -> '.join(cycle)}")
                     return
+
+
+def selectors_of(output):
+    """The selectors of a DAG output: artifact selectors, a parameter selector, or a oneof's."""
+    if "artifactSelectors" in output:
+        return output["artifactSelectors"]
+    if "valueFromParameter" in output:
+        return [output["valueFromParameter"]]
+    return output.get("valueFromOneof", {}).get("parameterSelectors", [])
 
 
 def validate(path):

@@ -1,11 +1,18 @@
 //! Lowering: the DSL graph becomes IR structs, with kfp's names and layout.
+//!
+//! Each pipeline body is lowered scope by scope: the pipeline's own DAG, then each control-flow
+//! group as a DAG component of its own (`comp-condition-1`, `comp-for-loop-2`). A channel used
+//! inside a group but produced outside it becomes an input of the group
+//! (`pipelinechannel--<task>-<output>`), passed down by every enclosing group in turn.
 
+use super::cel;
+use super::launch::{self, LaunchSpec};
 use super::error::{CompileError, CompileErrors};
 use super::names::{UniqueNames, sanitize_k8s_name};
 use super::pipeline::{CompileOptions, PipelineDef};
 use crate::dsl::{
-    Argument, ComponentDef, ContainerDef, Graph, Implementation, InputDef, InputKind, OutputDef, OutputKind,
-    Resources, RetrySettings, TaskNode, cpu_to_cores, memory_to_gb,
+    Argument, ComponentDef, ContainerDef, Graph, GroupKind, Implementation, InputDef, InputKind, LoopItems, Node,
+    OutputDef, OutputKind, Resources, RetrySettings, TaskNode, cpu_to_cores, memory_to_gb,
 };
 use crate::ir::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,6 +27,42 @@ pub(super) struct Lowering<'a> {
     components: BTreeMap<String, ComponentSpec>,
     executors: BTreeMap<String, ExecutorSpec>,
     errors: Vec<CompileError>,
+}
+
+/// One pipeline body being lowered: its graph, its inputs and the names kfp would give.
+struct Body<'g> {
+    graph: &'g Graph,
+    inputs: &'g [InputDef],
+    /// Task keys, unique across the body (`train`, `train-2`), by task index.
+    task_keys: Vec<String>,
+    /// `condition-1`, `for-loop-2`, ... by group index.
+    group_names: Vec<String>,
+    /// The component key of each group lowered so far, by group index.
+    group_components: BTreeMap<usize, String>,
+    /// Prefix of error locations (`inner/` inside a nested pipeline).
+    path: String,
+}
+
+/// What a scope needs from its parent: group input name -> source and type.
+type Needs = BTreeMap<String, Need>;
+
+#[derive(Clone)]
+struct Need {
+    source: Argument,
+    kind: NeedKind,
+}
+
+#[derive(Clone)]
+enum NeedKind {
+    Parameter(ParameterType),
+    Artifact(ArtifactTypeSchema, bool),
+}
+
+/// What lowering one task or group adds to its scope.
+#[derive(Default)]
+struct ScopeState {
+    needs: Needs,
+    dependencies: BTreeSet<String>,
 }
 
 impl<'a> Lowering<'a> {
@@ -40,7 +83,7 @@ impl<'a> Lowering<'a> {
         if name.is_empty() {
             self.error(None, "name", format!("{:?} has no letters or digits to name the pipeline", pipeline.name));
         }
-        let dag = self.lower_graph(&pipeline.graph, "");
+        let dag = self.lower_body(&pipeline.graph, &pipeline.inputs, "");
         let root = ComponentSpec {
             dag: Some(dag),
             input_definitions: input_definitions(&pipeline.inputs),
@@ -64,53 +107,169 @@ impl<'a> Lowering<'a> {
         })
     }
 
-    /// `path` is the chain of enclosing graph tasks, for error messages (`inner/`).
-    fn lower_graph(&mut self, graph: &Graph, path: &str) -> DagSpec {
-        let mut task_names = UniqueNames::default();
-        let keys: Vec<String> =
-            graph.tasks.iter().map(|t| task_names.claim(&sanitize_k8s_name(t.component.name))).collect();
-        let mut tasks = BTreeMap::new();
-        for (task, key) in graph.tasks.iter().zip(&keys) {
-            let where_ = format!("{path}{key}");
-            let spec = self.lower_task(graph, task, &keys, &where_);
-            tasks.insert(key.clone(), spec);
+    fn lower_body(&mut self, graph: &Graph, inputs: &[InputDef], path: &str) -> DagSpec {
+        if graph.tasks.is_empty() {
+            // kfp: "Task is missing from pipeline." An empty body is a mistake, not a no-op.
+            let task = path.strip_suffix('/').filter(|p| !p.is_empty());
+            self.error(task, "tasks", "the pipeline body has no tasks: call at least one component in it".into());
         }
-        DagSpec { outputs: DagOutputsSpec::default(), tasks }
+        let mut names = UniqueNames::default();
+        let task_keys = graph.tasks.iter().map(|t| names.claim(&sanitize_k8s_name(t.component.name))).collect();
+        let group_names = graph.groups.iter().map(|g| format!("{}-{}", g.kind.prefix(), g.number)).collect();
+        let mut body =
+            Body { graph, inputs, task_keys, group_names, group_components: BTreeMap::new(), path: path.to_owned() };
+        let (dag, needs) = self.lower_scope(&mut body, None);
+        // At the top, every channel resolves directly; a leftover need is a bug of ours.
+        debug_assert!(needs.is_empty(), "top-level DAG needs inputs: {:?}", needs.keys().collect::<Vec<_>>());
+        dag
     }
 
-    fn lower_task(&mut self, graph: &Graph, task: &TaskNode, keys: &[String], where_: &str) -> PipelineTaskSpec {
+    /// The DAG of one scope (`None`: the body's own) and the inputs it needs from its parent.
+    fn lower_scope(&mut self, body: &mut Body, scope: Option<usize>) -> (DagSpec, Needs) {
+        let mut dag = DagSpec::default();
+        let mut needs = Needs::new();
+        for node in body.graph.order.clone() {
+            match node {
+                Node::Task(i) if body.graph.tasks[i].parent == scope => {
+                    let mut state = ScopeState::default();
+                    let spec = self.lower_task(body, i, scope, &mut state);
+                    needs.extend(state.needs);
+                    dag.tasks.insert(body.task_keys[i].clone(), spec);
+                }
+                Node::Group(g) if body.graph.groups[g].parent == scope => {
+                    let mut state = ScopeState::default();
+                    let spec = self.lower_group(body, g, scope, &mut state);
+                    needs.extend(state.needs);
+                    dag.tasks.insert(body.group_names[g].clone(), spec);
+                }
+                _ => {}
+            }
+        }
+        (dag, needs)
+    }
+
+    fn lower_group(&mut self, body: &mut Body, g: usize, scope: Option<usize>, state: &mut ScopeState) -> PipelineTaskSpec {
+        let name = body.group_names[g].clone();
+        let where_ = format!("{}{name}", body.path);
+        let component_key = format!("comp-{}", self.component_names.claim(&name));
+        body.group_components.insert(g, component_key.clone());
+        let (dag, mut inputs) = self.lower_scope(body, Some(g));
+        let mut spec = PipelineTaskSpec {
+            component_ref: ComponentRef { name: component_key.clone() },
+            task_info: PipelineTaskInfo { name: name.clone() },
+            ..Default::default()
+        };
+        let mut item_input = None;
+        match &body.graph.groups[g].kind {
+            GroupKind::Condition(conditions) => {
+                let mut channel = |argument: &Argument| {
+                    let (input, need) = self.channel_need(body, argument, &where_);
+                    if let Some(need) = need {
+                        inputs.insert(input.clone(), need);
+                    }
+                    input
+                };
+                let condition = cel::conjunction(conditions, &mut channel);
+                spec.trigger_policy = Some(TriggerPolicy { condition: Some(condition), strategy: None });
+            }
+            GroupKind::Loop(spec_) => {
+                let item_name = item_input_name(body, g);
+                match &spec_.items {
+                    LoopItems::Raw { items, item_type, .. } => {
+                        spec.parameter_iterator = Some(ParameterIteratorSpec {
+                            item_input: item_name.clone(),
+                            items: ParameterItems::Raw(python_json(items)),
+                        });
+                        item_input = Some((item_name, NeedKind::Parameter(*item_type)));
+                    }
+                    LoopItems::Parameter { list, item_type } => {
+                        let (list_input, need) = self.channel_need(body, list, &where_);
+                        inputs.extend(need.map(|n| (list_input.clone(), n)));
+                        spec.parameter_iterator = Some(ParameterIteratorSpec {
+                            item_input: item_name.clone(),
+                            items: ParameterItems::InputParameter(list_input),
+                        });
+                        item_input = Some((item_name, NeedKind::Parameter(*item_type)));
+                    }
+                    LoopItems::Artifacts { list, schema } => {
+                        let (list_input, need) = self.channel_need(body, list, &where_);
+                        inputs.extend(need.map(|n| (list_input.clone(), n)));
+                        spec.artifact_iterator = Some(ArtifactIteratorSpec {
+                            item_input: item_name.clone(),
+                            items: ArtifactItems { input_artifact: list_input },
+                        });
+                        item_input = Some((item_name, NeedKind::Artifact(schema.clone(), false)));
+                    }
+                }
+                spec.iterator_policy = spec_.parallelism.map(|limit| IteratorPolicy {
+                    parallelism_limit: i32::try_from(limit).unwrap_or(i32::MAX),
+                });
+            }
+            GroupKind::Branches | GroupKind::ExitHandler { .. } => {}
+        }
+        let mut component = ComponentSpec { dag: Some(dag), ..Default::default() };
+        for (input, need) in &inputs {
+            declare_input(&mut component.input_definitions, input, &need.kind);
+        }
+        // The loop's own item arrives from the iterator, not from the parent.
+        if let Some((input, kind)) = &item_input {
+            declare_input(&mut component.input_definitions, input, kind);
+        }
+        for (input, need) in &inputs {
+            match &need.kind {
+                NeedKind::Parameter(_) => match self.resolve_parameter(body, &need.source, scope, state, &where_) {
+                    Ok(p) => {
+                        spec.inputs.parameters.insert(input.clone(), p);
+                    }
+                    Err(message) => self.error(Some(&where_), &format!("inputs.{input}"), message),
+                },
+                NeedKind::Artifact(..) => match self.resolve_artifact(body, &need.source, scope, state, &where_) {
+                    Ok(a) => {
+                        spec.inputs.artifacts.insert(input.clone(), a);
+                    }
+                    Err(message) => self.error(Some(&where_), &format!("inputs.{input}"), message),
+                },
+            }
+        }
+        spec.dependent_tasks = std::mem::take(&mut state.dependencies).into_iter().collect();
+        self.components.insert(component_key, component);
+        spec
+    }
+
+    fn lower_task(&mut self, body: &mut Body, i: usize, scope: Option<usize>, state: &mut ScopeState) -> PipelineTaskSpec {
+        let task = &body.graph.tasks[i];
+        let key = body.task_keys[i].clone();
+        let where_ = format!("{}{key}", body.path);
         let component = &task.component;
-        let base = sanitize_k8s_name(component.name);
-        let unique = self.component_names.claim(&base);
+        let unique = self.component_names.claim(&sanitize_k8s_name(component.name));
         let component_key = format!("comp-{unique}");
         let mut spec = ComponentSpec {
             input_definitions: input_definitions(&component.inputs),
             output_definitions: output_definitions(&component.outputs),
             ..Default::default()
         };
-        let caching;
-        let retry_policy;
+        let mut task_spec = PipelineTaskSpec {
+            component_ref: ComponentRef { name: component_key.clone() },
+            ..Default::default()
+        };
         let mut display_name = task.overrides.display_name.clone();
-        match &component.implementation {
+        let default_caching = match &component.implementation {
             Implementation::Container(container) => {
                 let executor_key = format!("exec-{unique}");
-                let executor = self.lower_container(component, container, task, where_);
-                self.executors.insert(executor_key.clone(), ExecutorSpec { container: executor });
+                let executor = self.lower_container(component, container, task, &where_);
+                self.executors.insert(executor_key.clone(), ExecutorSpec { container: Some(executor), importer: None });
                 spec.executor_label = Some(executor_key);
-                let enabled = task.overrides.caching.unwrap_or(container.caching && self.options.enable_caching);
-                caching = Some(CachingOptions { cache_key: None, enable_cache: enabled });
-                retry_policy = task.overrides.retry.as_ref().or(container.retry.as_ref()).map(retry);
+                task_spec.retry_policy = task.overrides.retry.as_ref().or(container.retry.as_ref()).map(retry);
                 display_name = display_name.or_else(|| container.display_name.clone());
+                container.caching
             }
             Implementation::Graph(inner) => {
-                spec.dag = Some(self.lower_graph(inner, &format!("{where_}/")));
-                let enabled = task.overrides.caching.unwrap_or(self.options.enable_caching);
-                caching = Some(CachingOptions { cache_key: None, enable_cache: enabled });
-                retry_policy = task.overrides.retry.as_ref().map(retry);
+                spec.dag = Some(self.lower_body(inner, &component.inputs, &format!("{where_}/")));
+                task_spec.retry_policy = task.overrides.retry.as_ref().map(retry);
                 // kfp rejects these on a pipeline task too: a DAG has no container to set them on.
                 if task.overrides.resources != Resources::default() || !task.overrides.env.is_empty() {
                     self.error(
-                        Some(where_),
+                        Some(&where_),
                         "resources/env",
                         format!(
                             "`{}` is a pipeline: CPU, memory, accelerator and env settings apply to component tasks only",
@@ -118,79 +277,289 @@ impl<'a> Lowering<'a> {
                         ),
                     );
                 }
+                true
             }
-        }
-        self.components.insert(component_key.clone(), spec);
+        };
+        let enabled = task.overrides.caching.unwrap_or(default_caching && self.options.enable_caching);
+        task_spec.caching_options = Some(CachingOptions { cache_key: None, enable_cache: enabled });
+        self.components.insert(component_key, spec);
 
-        let mut inputs = TaskInputsSpec::default();
-        let mut dependencies = BTreeSet::new();
         for (name, argument) in &task.arguments {
-            let foreign = argument.producer().filter(|p| p.graph != graph.id || p.index >= keys.len());
-            if foreign.is_some() {
-                self.error(
-                    Some(where_),
-                    &format!("inputs.{name}"),
-                    "uses an output of a task from another pipeline body".into(),
-                );
-                continue;
-            }
-            let producer = |index: usize| keys[index].clone();
-            match argument {
-                Argument::Constant(value) => {
-                    inputs.parameters.insert(
-                        name.to_string(),
-                        TaskInputParameter::RuntimeValue(RuntimeValue { constant: value.clone() }),
-                    );
+            let field = format!("inputs.{name}");
+            let is_artifact = matches!(
+                argument,
+                Argument::PipelineArtifact(_) | Argument::TaskArtifact { .. } | Argument::LoopArtifact { .. }
+            );
+            if is_artifact {
+                match self.resolve_artifact(body, argument, scope, state, &where_) {
+                    Ok(a) => {
+                        task_spec.inputs.artifacts.insert(name.to_string(), a);
+                    }
+                    Err(message) => self.error(Some(&where_), &field, message),
                 }
-                Argument::PipelineParam(input) => {
-                    inputs
-                        .parameters
-                        .insert(name.to_string(), TaskInputParameter::ComponentInputParameter(input.to_string()));
-                }
-                Argument::TaskParam { task: from, key } => {
-                    dependencies.insert(producer(from.index));
-                    inputs.parameters.insert(
-                        name.to_string(),
-                        TaskInputParameter::TaskOutputParameter(TaskOutputParameterSpec {
-                            output_parameter_key: key.to_string(),
-                            producer_task: producer(from.index),
-                        }),
-                    );
-                }
-                Argument::PipelineArtifact(input) => {
-                    inputs
-                        .artifacts
-                        .insert(name.to_string(), TaskInputArtifact::ComponentInputArtifact(input.to_string()));
-                }
-                Argument::TaskArtifact { task: from, key } => {
-                    dependencies.insert(producer(from.index));
-                    inputs.artifacts.insert(
-                        name.to_string(),
-                        TaskInputArtifact::TaskOutputArtifact(TaskOutputArtifactSpec {
-                            output_artifact_key: key.to_string(),
-                            producer_task: producer(from.index),
-                        }),
-                    );
-                }
-            }
-        }
-        for upstream in &task.after {
-            if upstream.graph != graph.id || upstream.index >= keys.len() {
-                self.error(Some(where_), "after", "names a task from another pipeline body".into());
             } else {
-                dependencies.insert(keys[upstream.index].clone());
+                match self.resolve_parameter(body, argument, scope, state, &where_) {
+                    Ok(p) => {
+                        task_spec.inputs.parameters.insert(name.to_string(), p);
+                    }
+                    Err(message) => self.error(Some(&where_), &field, message),
+                }
             }
         }
-        let key = where_.rsplit('/').next().unwrap_or(where_).to_owned();
-        PipelineTaskSpec {
-            caching_options: caching,
-            component_ref: ComponentRef { name: component_key },
-            dependent_tasks: dependencies.into_iter().collect(),
-            inputs,
-            retry_policy,
-            task_info: PipelineTaskInfo { name: display_name.unwrap_or(key) },
-            trigger_policy: None,
+        let task = &body.graph.tasks[i];
+        for upstream in &task.after {
+            match self.upstream_in_scope(body, upstream.graph, Node::Task(upstream.index), scope) {
+                Some(dependency) => {
+                    state.dependencies.insert(dependency);
+                }
+                None => self.error(Some(&where_), "after", "names a task of another pipeline body, or one inside a group this task is not in".into()),
+            }
         }
+        // An exit handler's cleanup task runs after its group, whatever the outcome.
+        let exit_of = body.graph.groups.iter().position(|g| matches!(g.kind, GroupKind::ExitHandler { exit_task } if exit_task == i));
+        if let Some(g) = exit_of {
+            let handler = body.group_names[g].clone();
+            state.dependencies.insert(handler.clone());
+            task_spec.trigger_policy =
+                Some(TriggerPolicy { condition: None, strategy: Some(TriggerStrategy::AllUpstreamTasksCompleted) });
+            for input in &task.component.inputs {
+                if matches!(input.kind, InputKind::Parameter { ty: ParameterType::TaskFinalStatus, .. }) {
+                    task_spec.inputs.parameters.insert(
+                        input.name.to_owned(),
+                        TaskInputParameter::TaskFinalStatus(TaskFinalStatusSpec { producer_task: handler.clone() }).into(),
+                    );
+                }
+            }
+        } else {
+            for input in &task.component.inputs {
+                if matches!(input.kind, InputKind::Parameter { ty: ParameterType::TaskFinalStatus, .. }) {
+                    self.error(
+                        Some(&where_),
+                        &format!("inputs.{}", input.name),
+                        "a TaskFinalStatus input is only filled for the exit task of an ExitHandler".into(),
+                    );
+                }
+            }
+            if task.overrides.ignore_upstream_failure {
+                task_spec.trigger_policy =
+                    Some(TriggerPolicy { condition: None, strategy: Some(TriggerStrategy::AllUpstreamTasksCompleted) });
+            }
+        }
+        task_spec.dependent_tasks = std::mem::take(&mut state.dependencies).into_iter().collect();
+        task_spec.task_info = PipelineTaskInfo { name: display_name.unwrap_or(key) };
+        task_spec
+    }
+
+    /// The name of `node`, or of the group holding it, as seen from `scope`; `None` when it is
+    /// not inside `scope`.
+    fn upstream_in_scope(&self, body: &Body, graph: u32, node: Node, scope: Option<usize>) -> Option<String> {
+        if graph != body.graph.id {
+            return None;
+        }
+        let (mut parent, mut name) = match node {
+            Node::Task(i) => (body.graph.tasks[i].parent, body.task_keys[i].clone()),
+            Node::Group(g) => (body.graph.groups[g].parent, body.group_names[g].clone()),
+        };
+        loop {
+            if parent == scope {
+                return Some(name);
+            }
+            let g = parent?;
+            name = body.group_names[g].clone();
+            parent = body.graph.groups[g].parent;
+        }
+    }
+
+    /// How a parameter argument reaches a task in `scope`.
+    fn resolve_parameter(
+        &mut self,
+        body: &Body,
+        argument: &Argument,
+        scope: Option<usize>,
+        state: &mut ScopeState,
+        where_: &str,
+    ) -> Result<TaskInputParameterSpec, String> {
+        let selector = match argument {
+            Argument::LoopItem { field: Some(field), .. } => Some(format!("parseJson(string_value)[\"{field}\"]")),
+            _ => None,
+        };
+        let source = match argument {
+            Argument::Constant(value) => TaskInputParameter::RuntimeValue(RuntimeValue { constant: value.clone() }),
+            Argument::PipelineParam(input) if scope.is_none() => {
+                TaskInputParameter::ComponentInputParameter(input.to_string())
+            }
+            Argument::TaskParam { task, key } if task.graph == body.graph.id && body.graph.tasks[task.index].parent == scope => {
+                let producer = body.task_keys[task.index].clone();
+                state.dependencies.insert(producer.clone());
+                TaskInputParameter::TaskOutputParameter(TaskOutputParameterSpec {
+                    output_parameter_key: key.to_string(),
+                    producer_task: producer,
+                })
+            }
+            Argument::LoopItem { group, .. } if group.graph == body.graph.id && Some(group.index) == scope => {
+                TaskInputParameter::ComponentInputParameter(item_input_name(body, group.index))
+            }
+            Argument::Collected { task, key } => return self.resolve_collected(body, task, key, scope, state),
+            Argument::PipelineArtifact(_) | Argument::TaskArtifact { .. } | Argument::LoopArtifact { .. } => {
+                return Err("an artifact was given where a parameter is expected".into());
+            }
+            outer => {
+                let (input, need) = self.channel_need(body, outer, where_);
+                let need = need.ok_or_else(|| self.out_of_scope_message(outer))?;
+                if !self.visible(body, outer, scope) {
+                    return Err(self.out_of_scope_message(outer));
+                }
+                state.needs.insert(input.clone(), need);
+                TaskInputParameter::ComponentInputParameter(input)
+            }
+        };
+        Ok(TaskInputParameterSpec { source, parameter_expression_selector: selector })
+    }
+
+    /// How an artifact argument reaches a task in `scope`.
+    fn resolve_artifact(
+        &mut self,
+        body: &Body,
+        argument: &Argument,
+        scope: Option<usize>,
+        state: &mut ScopeState,
+        where_: &str,
+    ) -> Result<TaskInputArtifact, String> {
+        Ok(match argument {
+            Argument::PipelineArtifact(input) if scope.is_none() => TaskInputArtifact::ComponentInputArtifact(input.to_string()),
+            Argument::TaskArtifact { task, key } if task.graph == body.graph.id && body.graph.tasks[task.index].parent == scope => {
+                let producer = body.task_keys[task.index].clone();
+                state.dependencies.insert(producer.clone());
+                TaskInputArtifact::TaskOutputArtifact(TaskOutputArtifactSpec {
+                    output_artifact_key: key.to_string(),
+                    producer_task: producer,
+                })
+            }
+            Argument::LoopArtifact { group } if group.graph == body.graph.id && Some(group.index) == scope => {
+                TaskInputArtifact::ComponentInputArtifact(item_input_name(body, group.index))
+            }
+            Argument::PipelineArtifact(_) | Argument::TaskArtifact { .. } | Argument::LoopArtifact { .. } => {
+                if !self.visible(body, argument, scope) {
+                    return Err(self.out_of_scope_message(argument));
+                }
+                let (input, need) = self.channel_need(body, argument, where_);
+                let need = need.ok_or_else(|| self.out_of_scope_message(argument))?;
+                state.needs.insert(input.clone(), need);
+                TaskInputArtifact::ComponentInputArtifact(input)
+            }
+            _ => return Err("a parameter was given where an artifact is expected".into()),
+        })
+    }
+
+    /// A loop output gathered into a list: the loop DAG exposes it as an output, and the
+    /// consumer reads that output of the loop task.
+    fn resolve_collected(
+        &mut self,
+        body: &Body,
+        task: &crate::dsl::TaskId,
+        key: &str,
+        scope: Option<usize>,
+        state: &mut ScopeState,
+    ) -> Result<TaskInputParameterSpec, String> {
+        let wrong = || "Collected(..) takes an output of a task directly inside a ParallelFor, used right after that loop".to_owned();
+        if task.graph != body.graph.id {
+            return Err(wrong());
+        }
+        let loop_group = body.graph.tasks[task.index].parent.ok_or_else(wrong)?;
+        if !matches!(body.graph.groups[loop_group].kind, GroupKind::Loop(_)) || body.graph.groups[loop_group].parent != scope {
+            return Err(wrong());
+        }
+        let producer = body.task_keys[task.index].clone();
+        let output = format!("pipelinechannel--{producer}-{key}");
+        let component_key = body.group_components.get(&loop_group).ok_or_else(wrong)?;
+        let component = self.components.get_mut(component_key).ok_or_else(wrong)?;
+        component
+            .output_definitions
+            .parameters
+            .insert(output.clone(), OutputParameterSpec { description: None, parameter_type: ParameterType::List });
+        if let Some(dag) = component.dag.as_mut() {
+            dag.outputs.parameters.insert(
+                output.clone(),
+                DagOutputParameterSpec {
+                    value_from_parameter: ParameterSelector { output_parameter_key: key.to_owned(), producer_subtask: producer },
+                },
+            );
+        }
+        let loop_name = body.group_names[loop_group].clone();
+        state.dependencies.insert(loop_name.clone());
+        Ok(TaskInputParameter::TaskOutputParameter(TaskOutputParameterSpec {
+            output_parameter_key: output,
+            producer_task: loop_name,
+        })
+        .into())
+    }
+
+    /// Whether the channel is produced in `scope` or a scope enclosing it.
+    fn visible(&self, body: &Body, argument: &Argument, scope: Option<usize>) -> bool {
+        let home = match argument {
+            Argument::PipelineParam(_) | Argument::PipelineArtifact(_) | Argument::Constant(_) => return true,
+            Argument::TaskParam { task, .. } | Argument::TaskArtifact { task, .. } | Argument::Collected { task, .. } => {
+                if task.graph != body.graph.id {
+                    return false;
+                }
+                body.graph.tasks[task.index].parent
+            }
+            Argument::LoopItem { group, .. } | Argument::LoopArtifact { group } => {
+                if group.graph != body.graph.id {
+                    return false;
+                }
+                Some(group.index)
+            }
+        };
+        body.graph.encloses(home, scope)
+    }
+
+    fn out_of_scope_message(&self, argument: &Argument) -> String {
+        match argument {
+            Argument::LoopItem { .. } | Argument::LoopArtifact { .. } => "uses the item of a ParallelFor outside that loop".into(),
+            _ => "uses an output of a task it cannot see: one from another pipeline body, or from inside a condition or loop this task is not in (use Collected(..) for loop outputs)".into(),
+        }
+    }
+
+    /// The group input a channel arrives as, and what it is; `None` for constants.
+    fn channel_need(&mut self, body: &Body, argument: &Argument, _where: &str) -> (String, Option<Need>) {
+        let kind = match argument {
+            Argument::Constant(_) => return (String::new(), None),
+            Argument::PipelineParam(name) => body.inputs.iter().find(|i| i.name == *name).map(|i| match &i.kind {
+                InputKind::Parameter { ty, .. } => NeedKind::Parameter(*ty),
+                InputKind::Artifact { schema, list, .. } => NeedKind::Artifact(schema.clone(), *list),
+            }),
+            Argument::PipelineArtifact(name) => body.inputs.iter().find(|i| i.name == *name).map(|i| match &i.kind {
+                InputKind::Artifact { schema, list, .. } => NeedKind::Artifact(schema.clone(), *list),
+                InputKind::Parameter { ty, .. } => NeedKind::Parameter(*ty),
+            }),
+            Argument::TaskParam { task, key } | Argument::TaskArtifact { task, key } | Argument::Collected { task, key } => {
+                (task.graph == body.graph.id)
+                    .then(|| body.graph.tasks[task.index].component.outputs.iter().find(|o| o.name == *key))
+                    .flatten()
+                    .map(|o| match &o.kind {
+                        OutputKind::Parameter(ty) => NeedKind::Parameter(*ty),
+                        OutputKind::Artifact { schema, list } => NeedKind::Artifact(schema.clone(), *list),
+                    })
+            }
+            Argument::LoopItem { group, .. } | Argument::LoopArtifact { group } => {
+                (group.graph == body.graph.id).then(|| match &body.graph.groups[group.index].kind {
+                    GroupKind::Loop(spec) => match &spec.items {
+                        LoopItems::Raw { item_type, .. } | LoopItems::Parameter { item_type, .. } => {
+                            NeedKind::Parameter(*item_type)
+                        }
+                        LoopItems::Artifacts { schema, .. } => NeedKind::Artifact(schema.clone(), false),
+                    },
+                    _ => NeedKind::Parameter(ParameterType::String),
+                })
+            }
+        };
+        let name = channel_name(body, argument);
+        let source = match argument {
+            Argument::LoopItem { group, .. } => Argument::LoopItem { group: *group, field: None },
+            other => other.clone(),
+        };
+        (name, kind.map(|kind| Need { source, kind }))
     }
 
     fn lower_container(
@@ -212,17 +581,20 @@ impl<'a> Lowering<'a> {
             }
         }
         let resources = container.resources.overlay(&task.overrides.resources);
+        if let Some(message) = launch::accelerator_conflict(container, &resources) {
+            self.error(Some(where_), "accelerator_limit", message);
+        }
+        let launch = LaunchSpec::for_task(container, &task.overrides);
+        let mut args = launch.as_ref().map(LaunchSpec::to_args).unwrap_or_default();
+        args.extend(["--executor-input", "{{$}}", "--function-to-execute", component.name].map(String::from));
+        let resources = self.lower_resources(&resources, where_);
         ContainerSpec {
-            args: vec![
-                "--executor-input".into(),
-                "{{$}}".into(),
-                "--function-to-execute".into(),
-                component.name.into(),
-            ],
+            args,
             command: vec![container.binary.into()],
             env: env.into_iter().map(|(name, value)| EnvVar { name, value }).collect(),
             image: container.image.into(),
-            resources: self.lower_resources(&resources, where_),
+            // A distributed component's job pods get the resources; its launcher pod needs none.
+            resources: if launch.is_some() { None } else { resources },
         }
     }
 
@@ -277,6 +649,7 @@ impl<'a> Lowering<'a> {
         (spec != ResourceSpec::default()).then_some(spec)
     }
 
+
     fn error(&mut self, task: Option<&str>, field: &str, message: String) {
         self.errors.push(CompileError {
             pipeline: self.pipeline.name.to_owned(),
@@ -284,6 +657,72 @@ impl<'a> Lowering<'a> {
             field: field.to_owned(),
             message,
         });
+    }
+}
+
+/// The group input a channel arrives as (`pipelinechannel--train-Output`).
+fn channel_name(body: &Body, argument: &Argument) -> String {
+    match argument {
+        Argument::Constant(_) => String::new(),
+        Argument::PipelineParam(name) | Argument::PipelineArtifact(name) => format!("pipelinechannel--{name}"),
+        Argument::TaskParam { task, key } | Argument::TaskArtifact { task, key } | Argument::Collected { task, key } => {
+            let producer = body.task_keys.get(task.index).filter(|_| task.graph == body.graph.id);
+            format!("pipelinechannel--{}-{key}", producer.map_or("?", String::as_str))
+        }
+        Argument::LoopItem { group, .. } | Argument::LoopArtifact { group } => item_input_name(body, group.index),
+    }
+}
+
+/// The input a loop's item arrives as: `pipelinechannel--loop-item-param-N` for a literal list,
+/// `<list input>-loop-item` for a list channel.
+fn item_input_name(body: &Body, group: usize) -> String {
+    match &body.graph.groups[group].kind {
+        GroupKind::Loop(spec) => match &spec.items {
+            LoopItems::Raw { number, .. } => format!("pipelinechannel--loop-item-param-{number}"),
+            LoopItems::Parameter { list, .. } | LoopItems::Artifacts { list, .. } => {
+                format!("{}-loop-item", channel_name(body, list))
+            }
+        },
+        _ => String::new(),
+    }
+}
+
+fn declare_input(definitions: &mut ComponentInputsSpec, name: &str, kind: &NeedKind) {
+    match kind {
+        NeedKind::Parameter(ty) => {
+            definitions.parameters.insert(
+                name.to_owned(),
+                InputParameterSpec { default_value: None, description: None, is_optional: false, parameter_type: *ty },
+            );
+        }
+        NeedKind::Artifact(schema, list) => {
+            definitions.artifacts.insert(
+                name.to_owned(),
+                InputArtifactSpec {
+                    artifact_type: schema.clone(),
+                    description: None,
+                    is_artifact_list: *list,
+                    is_optional: false,
+                },
+            );
+        }
+    }
+}
+
+/// JSON as Python's `json.dumps` writes it (kfp's form for literal loop items).
+fn python_json(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => format!("[{}]", items.iter().map(python_json).collect::<Vec<_>>().join(", ")),
+        Value::Object(fields) => format!(
+            "{{{}}}",
+            fields
+                .iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_json(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
     }
 }
 

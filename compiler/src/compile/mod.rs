@@ -1,6 +1,8 @@
 //! From a built pipeline graph to IR: naming, lowering, validation and YAML.
 
+mod cel;
 mod error;
+mod launch;
 mod lower;
 mod names;
 mod pipeline;
@@ -8,6 +10,7 @@ mod validate;
 mod yaml;
 
 pub use error::{CompileError, CompileErrors};
+pub use launch::{LAUNCH_FLAG, LaunchArgsError, LaunchSpec};
 pub use names::sanitize_k8s_name;
 pub use pipeline::{CompileOptions, PipelineDef, compile};
 pub use validate::{Problem, validate};

@@ -33,8 +33,12 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<Problem>> {
         check.component(&format!("components.{name}"), component);
     }
     for (label, executor) in &spec.deployment_spec.executors {
-        if executor.container.image.trim().is_empty() {
-            check.problem(format!("deploymentSpec.executors.{label}.container.image"), "is empty".into());
+        match (&executor.container, &executor.importer) {
+            (Some(container), None) if container.image.trim().is_empty() => {
+                check.problem(format!("deploymentSpec.executors.{label}.container.image"), "is empty".into());
+            }
+            (Some(_), None) | (None, Some(_)) => {}
+            _ => check.problem(format!("deploymentSpec.executors.{label}"), "needs exactly one of container and importer".into()),
         }
     }
     if check.problems.is_empty() { Ok(()) } else { Err(check.problems) }
@@ -134,7 +138,14 @@ impl Checker<'_> {
                 continue;
             };
             let ty = def.parameter_type;
-            match input {
+            match &input.source {
+                TaskInputParameter::TaskFinalStatus(status) => {
+                    if ty != ParameterType::TaskFinalStatus {
+                        self.problem(at, format!("a task final status cannot feed a {} input", ty.as_str()));
+                    } else if !dag.tasks.contains_key(&status.producer_task) {
+                        self.problem(at, format!("producer task {:?} is not in this DAG", status.producer_task));
+                    }
+                }
                 TaskInputParameter::RuntimeValue(RuntimeValue { constant }) => {
                     if !ty.accepts(constant) {
                         self.problem(at, format!("constant {constant} does not fit {}", ty.as_str()));
@@ -143,6 +154,8 @@ impl Checker<'_> {
                 TaskInputParameter::ComponentInputParameter(source) => {
                     match parent.input_definitions.parameters.get(source) {
                         None => self.problem(at, format!("the enclosing component has no parameter input {source:?}")),
+                        // A selector reads one field of a struct: its type is the field's.
+                        Some(_) if input.parameter_expression_selector.is_some() => {}
                         Some(src) if !assignable(src.parameter_type, ty) => self.problem(
                             at,
                             format!("input {source:?} is {} but this input is {}", src.parameter_type.as_str(), ty.as_str()),
@@ -215,14 +228,17 @@ impl Checker<'_> {
                 self.problem(at, format!("gets a {} artifact but expects {}", src.schema_title, def.artifact_type.schema_title));
             }
         }
+        // A loop's item arrives from its iterator, not from the task's inputs.
+        let item = task.parameter_iterator.as_ref().map(|i| &i.item_input);
+        let item_artifact = task.artifact_iterator.as_ref().map(|i| &i.item_input);
         let required = declared.parameters.iter().filter(|(_, p)| !p.is_optional && p.default_value.is_none());
         for (name, _) in required {
-            if !task.inputs.parameters.contains_key(name) {
+            if Some(name) != item && !task.inputs.parameters.contains_key(name) {
                 self.problem(format!("{path}.inputs.parameters"), format!("required input {name:?} is not given"));
             }
         }
         for (name, _) in declared.artifacts.iter().filter(|(_, a)| !a.is_optional) {
-            if !task.inputs.artifacts.contains_key(name) {
+            if Some(name) != item_artifact && !task.inputs.artifacts.contains_key(name) {
                 self.problem(format!("{path}.inputs.artifacts"), format!("required input {name:?} is not given"));
             }
         }

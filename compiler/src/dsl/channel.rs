@@ -1,6 +1,6 @@
 //! Typed channels: what flows between tasks, and what a component call accepts as an argument.
 
-use super::graph::TaskId;
+use super::graph::{GroupId, TaskId};
 use super::types::{ArtifactType, ParamType};
 use std::marker::PhantomData;
 
@@ -17,6 +17,12 @@ pub enum Argument {
     PipelineArtifact(&'static str),
     /// An output artifact of an earlier task (`taskOutputArtifact`).
     TaskArtifact { task: TaskId, key: &'static str },
+    /// The item of a `ParallelFor` over parameters, or one field of it.
+    LoopItem { group: GroupId, field: Option<&'static str> },
+    /// The item of a `ParallelFor` over artifacts.
+    LoopArtifact { group: GroupId },
+    /// Every value of a task's output parameter across the iterations of its loop.
+    Collected { task: TaskId, key: &'static str },
 }
 
 impl Argument {
@@ -39,6 +45,8 @@ pub struct Param<T> {
 enum ParamSource {
     Pipeline(&'static str),
     Task(TaskId, &'static str),
+    LoopItem(GroupId, Option<&'static str>),
+    Collected(TaskId, &'static str),
 }
 
 impl<T> Clone for Param<T> {
@@ -59,10 +67,38 @@ impl<T: ParamType> Param<T> {
         Self { argument: ParamSource::Task(task, key), _type: PhantomData }
     }
 
-    fn to_argument(self) -> Argument {
+    pub(crate) fn loop_item(group: GroupId) -> Self {
+        Self { argument: ParamSource::LoopItem(group, None), _type: PhantomData }
+    }
+
+    pub(crate) fn collected<U>(of: Param<U>) -> Option<Self> {
+        match of.argument {
+            ParamSource::Task(task, key) => Some(Self { argument: ParamSource::Collected(task, key), _type: PhantomData }),
+            _ => None,
+        }
+    }
+
+    /// One field of a struct loop item (kfp's `item.field`), read with `parseJson` at run time.
+    pub fn field<U: ParamType>(self, name: &'static str) -> Param<U> {
+        let argument = match self.argument {
+            ParamSource::LoopItem(group, None) => ParamSource::LoopItem(group, Some(name)),
+            other => panic!(
+                "`.field({name:?})` reads a field of a ParallelFor item; it is not available on {}",
+                match other {
+                    ParamSource::LoopItem(..) => "a field of a field",
+                    _ => "other parameters",
+                }
+            ),
+        };
+        Param { argument, _type: PhantomData }
+    }
+
+    pub(crate) fn to_argument(self) -> Argument {
         match self.argument {
             ParamSource::Pipeline(name) => Argument::PipelineParam(name),
             ParamSource::Task(task, key) => Argument::TaskParam { task, key },
+            ParamSource::LoopItem(group, field) => Argument::LoopItem { group, field },
+            ParamSource::Collected(task, key) => Argument::Collected { task, key },
         }
     }
 }
@@ -77,6 +113,7 @@ pub struct ArtifactRef<A> {
 enum ArtifactSource {
     Pipeline(&'static str),
     Task(TaskId, &'static str),
+    LoopItem(GroupId),
 }
 
 impl<A> Clone for ArtifactRef<A> {
@@ -95,6 +132,10 @@ impl<A: ArtifactType> ArtifactRef<A> {
     #[doc(hidden)]
     pub fn task_output(task: TaskId, key: &'static str) -> Self {
         Self { argument: ArtifactSource::Task(task, key), _type: PhantomData }
+    }
+
+    pub(crate) fn loop_item(group: GroupId) -> Self {
+        Self { argument: ArtifactSource::LoopItem(group), _type: PhantomData }
     }
 }
 
@@ -164,6 +205,7 @@ impl<A: ArtifactType> IntoArtifact<A> for ArtifactRef<A> {
         match self.argument {
             ArtifactSource::Pipeline(name) => Argument::PipelineArtifact(name),
             ArtifactSource::Task(task, key) => Argument::TaskArtifact { task, key },
+            ArtifactSource::LoopItem(group) => Argument::LoopArtifact { group },
         }
     }
 }
@@ -195,6 +237,12 @@ impl<A: ArtifactType> ArtifactListRef<A> {
 )]
 pub trait IntoArtifactList<A> {
     fn into_argument(self) -> Argument;
+}
+
+impl<A: ArtifactType> ArtifactListRef<A> {
+    pub(crate) fn to_argument(self) -> Argument {
+        Argument::PipelineArtifact(self.input)
+    }
 }
 
 impl<A: ArtifactType> IntoArtifactList<A> for ArtifactListRef<A> {

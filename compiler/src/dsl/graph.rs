@@ -15,11 +15,58 @@ pub struct TaskId {
     pub index: usize,
 }
 
-/// The tasks of one pipeline body, in creation order.
+/// The tasks and control-flow groups of one pipeline body.
 #[derive(Clone)]
 pub struct Graph {
     pub id: u32,
     pub tasks: Vec<TaskNode>,
+    pub groups: Vec<GroupNode>,
+    /// Tasks and groups in creation order (IR names are handed out in this order).
+    pub order: Vec<Node>,
+    /// Groups open while the body runs, innermost last.
+    open: Vec<usize>,
+    /// kfp's counter for generated names (`condition-N`, `for-loop-N`, `loop-item-param-N`).
+    counter: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Node {
+    Task(usize),
+    Group(usize),
+}
+
+/// A control-flow group: a sub-DAG of the pipeline.
+#[derive(Clone)]
+pub struct GroupNode {
+    pub kind: GroupKind,
+    /// The enclosing group; `None` for the pipeline's own DAG.
+    pub parent: Option<usize>,
+    /// The number in its IR name (`condition-3`).
+    pub number: u32,
+}
+
+#[derive(Clone)]
+pub enum GroupKind {
+    /// `If`/`Elif`/`Else` branch, taken when every condition holds.
+    Condition(Vec<super::condition::Condition>),
+    /// The wrapper around an `If` with `Elif`/`Else` branches (`condition-branches-N`).
+    Branches,
+    /// `ParallelFor`.
+    Loop(super::control::LoopSpec),
+    /// `ExitHandler`: `exit_task` runs after the group, however it ends.
+    ExitHandler { exit_task: usize },
+}
+
+impl GroupKind {
+    /// The IR name prefix of the group.
+    pub fn prefix(&self) -> &'static str {
+        match self {
+            Self::Condition(_) => "condition",
+            Self::Branches => "condition-branches",
+            Self::Loop(_) => "for-loop",
+            Self::ExitHandler { .. } => "exit-handler",
+        }
+    }
 }
 
 /// One call of a component inside a pipeline.
@@ -31,6 +78,8 @@ pub struct TaskNode {
     /// Tasks named by `.after()`.
     pub after: Vec<TaskId>,
     pub overrides: TaskOverrides,
+    /// The innermost group the task was created in.
+    pub parent: Option<usize>,
 }
 
 /// kfp `PipelineTask` settings made on a task handle; they win over the component's own.
@@ -41,6 +90,8 @@ pub struct TaskOverrides {
     pub caching: Option<bool>,
     pub retry: Option<RetrySettings>,
     pub display_name: Option<String>,
+    /// Run even when upstream tasks failed (`ALL_UPSTREAM_TASKS_COMPLETED`).
+    pub ignore_upstream_failure: bool,
 }
 
 thread_local! {
@@ -55,7 +106,8 @@ pub fn build_graph(body: impl FnOnce()) -> Graph {
         next.set(id + 1);
         id
     });
-    BUILDING.with(|stack| stack.borrow_mut().push(Graph { id, tasks: Vec::new() }));
+    let graph = Graph { id, tasks: Vec::new(), groups: Vec::new(), order: Vec::new(), open: Vec::new(), counter: 0 };
+    BUILDING.with(|stack| stack.borrow_mut().push(graph));
     // Pop even if the body panics, so a caught panic leaves no stale graph behind.
     struct Pop;
     impl Drop for Pop {
@@ -81,7 +133,9 @@ pub fn add_task(component: ComponentDef, arguments: Vec<(&'static str, Argument)
         let graph = stack.last_mut().unwrap_or_else(|| {
             panic!("component `{}` was called as a task outside a #[pipeline] body", component.name)
         });
-        graph.tasks.push(TaskNode { component, arguments, after: Vec::new(), overrides: TaskOverrides::default() });
+        let parent = graph.open.last().copied();
+        graph.tasks.push(TaskNode { component, arguments, after: Vec::new(), overrides: TaskOverrides::default(), parent });
+        graph.order.push(Node::Task(graph.tasks.len() - 1));
         TaskId { graph: graph.id, index: graph.tasks.len() - 1 }
     })
 }
@@ -94,4 +148,61 @@ pub(crate) fn with_task(id: TaskId, change: impl FnOnce(&mut TaskNode)) {
         let graph = graph.expect("a task handle was used after its pipeline body finished");
         change(&mut graph.tasks[id.index]);
     })
+}
+
+/// Identifies a group: which graph it belongs to and its position there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GroupId {
+    pub graph: u32,
+    pub index: usize,
+}
+
+/// Runs `graph_change` on the graph under construction.
+pub(crate) fn with_graph<R>(what: &str, graph_change: impl FnOnce(&mut Graph) -> R) -> R {
+    BUILDING.with(|stack| {
+        let mut stack = stack.borrow_mut();
+        let graph = stack.last_mut().unwrap_or_else(|| panic!("{what} can only be used inside a #[pipeline] body"));
+        graph_change(graph)
+    })
+}
+
+impl Graph {
+    /// The next number of kfp's name counter.
+    pub(crate) fn next_number(&mut self) -> u32 {
+        self.counter += 1;
+        self.counter
+    }
+
+    /// Opens a group inside the innermost open one; tasks created until `close_group` go in it.
+    pub(crate) fn open_group(&mut self, kind: GroupKind, number: u32) -> GroupId {
+        let parent = self.open.last().copied();
+        self.open_group_in(kind, number, parent)
+    }
+
+    /// Opens a group inside `parent`.
+    pub(crate) fn open_group_in(&mut self, kind: GroupKind, number: u32, parent: Option<usize>) -> GroupId {
+        self.groups.push(GroupNode { kind, parent, number });
+        let index = self.groups.len() - 1;
+        self.order.push(Node::Group(index));
+        self.open.push(index);
+        GroupId { graph: self.id, index }
+    }
+
+    pub(crate) fn close_group(&mut self) {
+        self.open.pop();
+    }
+
+    /// Whether `ancestor` is `group` or encloses it (`None` is the pipeline's own DAG).
+    pub fn encloses(&self, ancestor: Option<usize>, group: Option<usize>) -> bool {
+        let mut current = group;
+        loop {
+            if current == ancestor {
+                return true;
+            }
+            match current {
+                None => return false,
+                Some(g) => current = self.groups[g].parent,
+            }
+        }
+    }
 }

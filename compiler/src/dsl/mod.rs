@@ -7,6 +7,8 @@
 
 mod channel;
 mod component;
+mod condition;
+mod control;
 mod graph;
 mod outputs;
 mod quantity;
@@ -18,7 +20,9 @@ pub use component::{
     ComponentDef, ContainerDef, Distributed, Implementation, InputDef, InputKind, OutputDef, OutputKind, Resources,
     RetrySettings,
 };
-pub use graph::{Graph, TaskId, TaskNode, TaskOverrides, add_task, build_graph};
+pub use condition::{Comparable, Condition, IntoOperand, Operand};
+pub use control::{Branches, Collected, ExitHandler, If, IntoLoopItems, Loop, LoopItems, LoopSpec, ParallelFor};
+pub use graph::{Graph, GroupId, GroupKind, GroupNode, Node, TaskId, TaskNode, TaskOverrides, add_task, build_graph};
 pub use outputs::{ComponentReturn, ParameterSink};
 pub use quantity::{cpu_to_cores, memory_to_gb};
 pub use task::Task;

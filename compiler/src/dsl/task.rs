@@ -79,6 +79,11 @@ impl<O> Task<O> {
         self.change(|t| t.overrides.display_name = Some(name.into()))
     }
 
+    /// Runs this task even when upstream tasks failed (kfp's `ignore_upstream_failure`).
+    pub fn ignore_upstream_failure(self) -> Self {
+        self.change(|t| t.overrides.ignore_upstream_failure = true)
+    }
+
     /// Sets an environment variable in the task's container.
     pub fn set_env_variable(self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let (name, value) = (name.into(), value.into());

@@ -82,3 +82,32 @@ artifact_type!(/// An HTML page rendered by the KFP UI (`system.HTML`).
     Html, "system.HTML");
 artifact_type!(/// A Markdown page rendered by the KFP UI (`system.Markdown`).
     Markdown, "system.Markdown");
+
+/// How the tasks of an `ExitHandler` ended, for its cleanup task (kfp's
+/// `PipelineTaskFinalStatus`). A component input of this type is filled by the pipeline, not by
+/// the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskFinalStatus {
+    /// `SUCCEEDED`, `FAILED`, `CANCELLED`, ...
+    pub state: String,
+    #[serde(default)]
+    pub pipeline_job_resource_name: String,
+    #[serde(default)]
+    pub pipeline_task_name: String,
+    #[serde(default)]
+    pub error: TaskError,
+}
+
+/// The error of a failed task, as the KFP backend reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct TaskError {
+    #[serde(default)]
+    pub code: i32,
+    #[serde(default)]
+    pub message: String,
+}
+
+impl ParamType for TaskFinalStatus {
+    const TYPE: ParameterType = ParameterType::TaskFinalStatus;
+}

@@ -18,6 +18,8 @@ pub struct DagSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PipelineTaskSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_iterator: Option<ArtifactIteratorSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caching_options: Option<CachingOptions>,
     pub component_ref: ComponentRef,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -25,10 +27,52 @@ pub struct PipelineTaskSpec {
     #[serde(default, skip_serializing_if = "TaskInputsSpec::is_empty")]
     pub inputs: TaskInputsSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterator_policy: Option<IteratorPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_iterator: Option<ParameterIteratorSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_policy: Option<RetryPolicy>,
     pub task_info: PipelineTaskInfo,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trigger_policy: Option<TriggerPolicy>,
+}
+
+/// `ParameterIteratorSpec`: a `ParallelFor` over a list parameter or a literal list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ParameterIteratorSpec {
+    pub item_input: String,
+    pub items: ParameterItems,
+}
+
+/// The items of a parameter iterator: exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum ParameterItems {
+    /// The list as JSON text.
+    Raw(String),
+    /// The name of a list input of the loop component.
+    InputParameter(String),
+}
+
+/// `ArtifactIteratorSpec`: a `ParallelFor` over a list of artifacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArtifactIteratorSpec {
+    pub item_input: String,
+    pub items: ArtifactItems,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArtifactItems {
+    pub input_artifact: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IteratorPolicy {
+    pub parallelism_limit: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
@@ -85,7 +129,7 @@ pub struct TaskInputsSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub artifacts: BTreeMap<String, TaskInputArtifact>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub parameters: BTreeMap<String, TaskInputParameter>,
+    pub parameters: BTreeMap<String, TaskInputParameterSpec>,
 }
 
 impl TaskInputsSpec {
@@ -94,13 +138,38 @@ impl TaskInputsSpec {
     }
 }
 
-/// `TaskInputsSpec.InputParameterSpec`: exactly one source.
+/// `TaskInputsSpec.InputParameterSpec`: a source, and for struct loop items the field to read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskInputParameterSpec {
+    #[serde(flatten)]
+    pub source: TaskInputParameter,
+    /// A CEL expression on the value, such as `parseJson(string_value)["a"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_expression_selector: Option<String>,
+}
+
+impl From<TaskInputParameter> for TaskInputParameterSpec {
+    fn from(source: TaskInputParameter) -> Self {
+        Self { source, parameter_expression_selector: None }
+    }
+}
+
+/// The source of a task's input parameter: exactly one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub enum TaskInputParameter {
     ComponentInputParameter(String),
     RuntimeValue(RuntimeValue),
+    TaskFinalStatus(TaskFinalStatusSpec),
     TaskOutputParameter(TaskOutputParameterSpec),
+}
+
+/// The final status of the task a task runs after (an exit handler's cleanup task).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TaskFinalStatusSpec {
+    pub producer_task: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

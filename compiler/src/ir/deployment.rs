@@ -10,10 +10,34 @@ pub struct DeploymentSpec {
     pub executors: BTreeMap<String, ExecutorSpec>,
 }
 
+/// An executor: a container, or the importer that registers an existing artifact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutorSpec {
-    pub container: ContainerSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importer: Option<ImporterSpec>,
+}
+
+/// `ImporterSpec`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImporterSpec {
+    pub artifact_uri: ImporterUri,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reimport: bool,
+    pub type_schema: super::ArtifactTypeSchema,
+}
+
+/// `ValueOrRuntimeParameter` as the importer uses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum ImporterUri {
+    Constant(serde_json::Value),
+    RuntimeParameter(String),
 }
 
 /// `PipelineContainerSpec`.
@@ -74,6 +98,3 @@ pub struct AcceleratorConfig {
     #[serde(rename = "type")]
     pub accelerator_type: String,
 }
-
-/// Executors by label (`exec-<name>`).
-pub type Executors = BTreeMap<String, ExecutorSpec>;

@@ -19,6 +19,7 @@ pub fn expand(component: &Component, function: &ItemFn) -> TokenStream {
     let handles = quote_spanned!(value.span()=> <#value as ::kfp::__private::ComponentReturn>::Handles);
 
     let inputs: Vec<&Param> = component.params.iter().filter(|p| p.is_input()).collect();
+    let call_inputs: Vec<&Param> = component.params.iter().filter(|p| p.is_call_input()).collect();
     let outputs: Vec<&Param> = component.params.iter().filter(|p| !p.is_input()).collect();
     let output_fields = outputs.iter().map(|p| {
         let (ident, artifact) = (&p.ident, output_artifact(p));
@@ -51,13 +52,13 @@ pub fn expand(component: &Component, function: &ItemFn) -> TokenStream {
     });
     let return_value = returns_value
         .then(|| quote_spanned!(value.span()=> output: <#value as ::kfp::__private::ComponentReturn>::handles(task),));
-    let unset = inputs.iter().map(|_| quote!(::kfp::__private::Unset));
+    let unset: Vec<TokenStream> = call_inputs.iter().map(|_| quote!(::kfp::__private::Unset)).collect();
 
     let interface = Interface {
         name,
         vis,
         what: "component",
-        inputs: inputs.clone(),
+        inputs: call_inputs,
         outputs: quote!(#module::Outputs),
         items: outputs_struct,
     }
@@ -123,6 +124,11 @@ pub fn input_defs(inputs: &[&Param]) -> Vec<TokenStream> {
                 ParamKind::InputArtifact { artifact, optional, list } => {
                     let schema = quote_spanned!(artifact.span()=> <#artifact as ::kfp::__private::ArtifactType>::schema());
                     quote!(::kfp::__private::InputKind::Artifact { schema: #schema, list: #list, optional: #optional })
+                }
+                ParamKind::FinalStatus { ty } => {
+                    let ty_const = quote_spanned!(ty.span()=> <#ty as ::kfp::__private::ParamType>::TYPE);
+                    // kfp marks it optional: the backend fills it in only for exit tasks.
+                    quote!(::kfp::__private::InputKind::Parameter { ty: #ty_const, optional: true, default: ::core::option::Option::None })
                 }
                 ParamKind::OutputArtifact { .. } => unreachable!("outputs are not inputs"),
             };
@@ -222,7 +228,9 @@ fn execute(component: &Component, function: &ItemFn) -> TokenStream {
                     ::core::option::Option::None => ::core::convert::Into::<#ty>::into(#default),
                 }
             ),
-            ParamKind::Parameter { ty, optional: false, default: None } => quote!(ctx.param::<#ty>(#key)?),
+            ParamKind::Parameter { ty, optional: false, default: None } | ParamKind::FinalStatus { ty } => {
+                quote!(ctx.param::<#ty>(#key)?)
+            }
             ParamKind::InputArtifact { artifact, optional: true, .. } => {
                 quote!(ctx.optional_input_artifact::<#artifact>(#key)?)
             }

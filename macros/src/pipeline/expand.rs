@@ -92,6 +92,8 @@ fn channel_type(param: &Param) -> TokenStream {
         ParamKind::Parameter { ty, .. } => quote!(::kfp::__private::Param<#ty>),
         ParamKind::InputArtifact { artifact, list: false, .. } => quote!(::kfp::__private::ArtifactRef<#artifact>),
         ParamKind::InputArtifact { artifact, list: true, .. } => quote!(::kfp::__private::ArtifactListRef<#artifact>),
-        ParamKind::OutputArtifact { .. } => unreachable!("pipelines have no output parameters"),
+        ParamKind::OutputArtifact { .. } | ParamKind::FinalStatus { .. } => {
+            unreachable!("pipelines take neither outputs nor final statuses")
+        }
     }
 }

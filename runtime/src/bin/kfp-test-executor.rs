@@ -2,7 +2,9 @@
 //! directly against the executor API, the way `#[component]` expands. Not for users.
 
 use kfp_compiler::dsl::{ClassificationMetrics, Dataset, Metrics, Model};
-use kfp_runtime::executor::{ComponentEntry, ExecutorContext, ExecutorError, Input, Output, executor_main};
+use kfp_runtime::executor::{
+    ComponentEntry, ExecutorContext, ExecutorError, Input, Output, executor_main,
+};
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +21,7 @@ const COMPONENTS: &[(&str, ComponentEntry)] = &[
     ("gate", gate),
     ("flaky", flaky),
     ("noop", noop),
+    ("final-status", final_status),
     ("stamp", stamp),
 ];
 
@@ -61,7 +64,10 @@ fn train(ctx: ExecutorContext) -> Result<(), ExecutorError> {
     let result = ctx.run(|| -> anyhow::Result<f64> {
         let lines = std::fs::read_to_string(data.path())?.lines().count();
         std::fs::create_dir_all(model.path())?;
-        std::fs::write(model.path().join("weights.txt"), format!("lr={lr} epochs={epochs} lines={lines}\n"))?;
+        std::fs::write(
+            model.path().join("weights.txt"),
+            format!("lr={lr} epochs={epochs} lines={lines}\n"),
+        )?;
         model.set_metadata("framework", "none");
         let accuracy = 1.0 - 1.0 / (lines as f64 + 1.0);
         metrics.log_metric("accuracy", accuracy);
@@ -126,7 +132,10 @@ fn gate(ctx: ExecutorContext) -> Result<(), ExecutorError> {
     let name: String = ctx.param("name")?;
     let dir: PathBuf = ctx.param::<String>("dir")?.into();
     let result = ctx.run(|| -> anyhow::Result<String> {
-        std::fs::write(dir.join(format!("{name}.pid")), std::process::id().to_string())?;
+        std::fs::write(
+            dir.join(format!("{name}.pid")),
+            std::process::id().to_string(),
+        )?;
         let deadline = Instant::now() + Duration::from_secs(60);
         while !dir.join("open").exists() {
             anyhow::ensure!(Instant::now() < deadline, "gate never opened");
@@ -145,10 +154,29 @@ fn flaky(ctx: ExecutorContext) -> Result<(), ExecutorError> {
     let succeed_on: i64 = ctx.param("succeed_on")?;
     let result = ctx.run(|| -> anyhow::Result<i64> {
         let counter = dir.join(format!("{name}.count"));
-        let attempt = std::fs::read_to_string(&counter).map(|t| t.trim().parse().unwrap_or(0)).unwrap_or(0) + 1;
+        let attempt = std::fs::read_to_string(&counter)
+            .map(|t| t.trim().parse().unwrap_or(0))
+            .unwrap_or(0)
+            + 1;
         std::fs::write(&counter, attempt.to_string())?;
-        anyhow::ensure!(attempt >= succeed_on, "attempt {attempt} of {succeed_on} fails on purpose");
+        anyhow::ensure!(
+            attempt >= succeed_on,
+            "attempt {attempt} of {succeed_on} fails on purpose"
+        );
         Ok(attempt)
+    });
+    ctx.finish(result)
+}
+
+/// An exit handler: returns `STATE: message` of the task it ran after.
+fn final_status(ctx: ExecutorContext) -> Result<(), ExecutorError> {
+    let status: serde_json::Value = ctx.param("status")?;
+    let result = ctx.run(|| {
+        let state = status["state"].as_str().unwrap_or("?").to_owned();
+        Ok::<_, Infallible>(format!(
+            "{state}: {}",
+            status["error"]["message"].as_str().unwrap_or("")
+        ))
     });
     ctx.finish(result)
 }

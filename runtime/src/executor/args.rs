@@ -20,7 +20,9 @@ impl ExecutorArgs {
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (flag, inline) = match arg.split_once('=') {
-                Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+                Some((flag, value)) if flag.starts_with("--") => {
+                    (flag.to_owned(), Some(value.to_owned()))
+                }
                 _ => (arg.clone(), None),
             };
             let slot = match flag.as_str() {
@@ -30,12 +32,15 @@ impl ExecutorArgs {
             };
             let value = match inline {
                 Some(value) => value,
-                None => args.next().ok_or_else(|| ExecutorError::Usage(format!("{flag} needs a value")))?,
+                None => args
+                    .next()
+                    .ok_or_else(|| ExecutorError::Usage(format!("{flag} needs a value")))?,
             };
             *slot = Some(value);
         }
         Ok(Self {
-            executor_input: executor_input.ok_or_else(|| ExecutorError::Usage("missing --executor-input".into()))?,
+            executor_input: executor_input
+                .ok_or_else(|| ExecutorError::Usage("missing --executor-input".into()))?,
             function_to_execute: function
                 .ok_or_else(|| ExecutorError::Usage("missing --function-to-execute".into()))?,
         })
@@ -47,13 +52,23 @@ pub type ComponentEntry = fn(ExecutorContext) -> Result<(), ExecutorError>;
 
 /// The whole executor process: parses the arguments, picks the component by name, runs it.
 /// Errors are printed as one `error: ...` line on stderr and give exit status 1.
-pub fn executor_main(args: impl IntoIterator<Item = String>, components: &[(&str, ComponentEntry)]) -> ExitCode {
+pub fn executor_main(
+    args: impl IntoIterator<Item = String>,
+    components: &[(&str, ComponentEntry)],
+) -> ExitCode {
     let result = ExecutorArgs::parse(args).and_then(|args| {
         let name = args.function_to_execute.as_str();
-        let entry = components.iter().find(|(n, _)| *n == name).map(|(_, e)| *e).ok_or_else(|| {
-            let known: Vec<&str> = components.iter().map(|(n, _)| *n).collect();
-            ExecutorError::Usage(format!("no component '{name}' in this binary (it has: {})", known.join(", ")))
-        })?;
+        let entry = components
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, e)| *e)
+            .ok_or_else(|| {
+                let known: Vec<&str> = components.iter().map(|(n, _)| *n).collect();
+                ExecutorError::Usage(format!(
+                    "no component '{name}' in this binary (it has: {})",
+                    known.join(", ")
+                ))
+            })?;
         entry(ExecutorContext::from_json(&args.executor_input, name)?)
     });
     report(result)
@@ -80,10 +95,24 @@ mod tests {
 
     #[test]
     fn parses_both_flag_forms() {
-        let args = ExecutorArgs::parse(strings(&["--function-to-execute=add", "--executor-input", "{}"])).unwrap();
-        assert_eq!(args, ExecutorArgs { executor_input: "{}".into(), function_to_execute: "add".into() });
+        let args = ExecutorArgs::parse(strings(&[
+            "--function-to-execute=add",
+            "--executor-input",
+            "{}",
+        ]))
+        .unwrap();
+        assert_eq!(
+            args,
+            ExecutorArgs {
+                executor_input: "{}".into(),
+                function_to_execute: "add".into()
+            }
+        );
         let err = ExecutorArgs::parse(strings(&["--executor-input"])).unwrap_err();
-        assert_eq!(err.to_string(), "executor arguments: --executor-input needs a value");
+        assert_eq!(
+            err.to_string(),
+            "executor arguments: --executor-input needs a value"
+        );
         assert!(ExecutorArgs::parse(strings(&["--bogus", "1"])).is_err());
     }
 }

@@ -17,8 +17,19 @@ pub struct Input<A: ArtifactType> {
 }
 
 impl<A: ArtifactType> Input<A> {
-    pub(crate) fn new(name: String, uri: String, path: PathBuf, metadata: Map<String, Value>) -> Self {
-        Self { name, uri, path, metadata, kind: PhantomData }
+    pub(crate) fn new(
+        name: String,
+        uri: String,
+        path: PathBuf,
+        metadata: Map<String, Value>,
+    ) -> Self {
+        Self {
+            name,
+            uri,
+            path,
+            metadata,
+            kind: PhantomData,
+        }
     }
 
     /// An input backed by a local file or directory, for calling a component function directly
@@ -30,7 +41,10 @@ impl<A: ArtifactType> Input<A> {
     /// Like [`Input::at_path`], with metadata as an upstream component would have written it.
     pub fn at_path_with_metadata(path: impl Into<PathBuf>, metadata: Map<String, Value>) -> Self {
         let path = path.into();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Self::new(name, path.to_string_lossy().into_owned(), path, metadata)
     }
 
@@ -64,7 +78,10 @@ pub struct Output<A: ArtifactType> {
 
 impl<A: ArtifactType> Clone for Output<A> {
     fn clone(&self) -> Self {
-        Self { state: Arc::clone(&self.state), kind: PhantomData }
+        Self {
+            state: Arc::clone(&self.state),
+            kind: PhantomData,
+        }
     }
 }
 
@@ -79,13 +96,18 @@ pub(crate) struct OutputState {
 impl OutputState {
     pub(crate) fn metadata(&self) -> MutexGuard<'_, Map<String, Value>> {
         // A panic while the lock was held cannot leave the map half-updated (single inserts).
-        self.metadata.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.metadata
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl<A: ArtifactType> Output<A> {
     pub(crate) fn from_state(state: Arc<OutputState>) -> Self {
-        Self { state, kind: PhantomData }
+        Self {
+            state,
+            kind: PhantomData,
+        }
     }
 
     /// An output written to a local path, for calling a component function directly in a unit
@@ -95,9 +117,17 @@ impl<A: ArtifactType> Output<A> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let uri = path.to_string_lossy().into_owned();
-        Ok(Self::from_state(Arc::new(OutputState { name, uri, path, metadata: Mutex::new(Map::new()) })))
+        Ok(Self::from_state(Arc::new(OutputState {
+            name,
+            uri,
+            path,
+            metadata: Mutex::new(Map::new()),
+        })))
     }
 
     /// Where to write the artifact (a file, or a directory the function creates); its parent

@@ -40,11 +40,20 @@ impl ExecutorContext {
     /// Parses the `{{$}}` text for `component`. Launcher paths are placed under
     /// `$KFP_LOCAL_PATH_ROOT` when that variable is set and not empty.
     pub fn from_json(executor_input: &str, component: &str) -> Result<Self, ExecutorError> {
-        let input: ExecutorInput = serde_json::from_str(executor_input).map_err(|err| {
-            ExecutorError::MalformedInput { component: component.to_owned(), cause: err.to_string() }
-        })?;
-        let local_root = std::env::var_os(LOCAL_ROOT_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
-        Ok(Self { component: component.to_owned(), input, local_root, outputs: RefCell::default() })
+        let input: ExecutorInput =
+            serde_json::from_str(executor_input).map_err(|err| ExecutorError::MalformedInput {
+                component: component.to_owned(),
+                cause: err.to_string(),
+            })?;
+        let local_root = std::env::var_os(LOCAL_ROOT_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        Ok(Self {
+            component: component.to_owned(),
+            input,
+            local_root,
+            outputs: RefCell::default(),
+        })
     }
 
     /// Places launcher paths (`/minio/...`, `/gcs/...`) under `root`, overriding the variable.
@@ -71,31 +80,50 @@ impl ExecutorContext {
     pub fn optional_param<T: ParamType>(&self, name: &str) -> Result<Option<T>, ExecutorError> {
         match self.input.inputs.parameter_values.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(value) => decode::<T>(value).map(Some).map_err(|cause| self.invalid_input(name, cause)),
+            Some(value) => decode::<T>(value)
+                .map(Some)
+                .map_err(|cause| self.invalid_input(name, cause)),
         }
     }
 
     /// A required single input artifact of type `A`.
     pub fn input_artifact<A: ArtifactType>(&self, name: &str) -> Result<Input<A>, ExecutorError> {
-        self.optional_input_artifact(name)?.ok_or_else(|| self.missing(name))
+        self.optional_input_artifact(name)?
+            .ok_or_else(|| self.missing(name))
     }
 
-    pub fn optional_input_artifact<A: ArtifactType>(&self, name: &str) -> Result<Option<Input<A>>, ExecutorError> {
-        let Some(list) = self.input.inputs.artifacts.get(name) else { return Ok(None) };
+    pub fn optional_input_artifact<A: ArtifactType>(
+        &self,
+        name: &str,
+    ) -> Result<Option<Input<A>>, ExecutorError> {
+        let Some(list) = self.input.inputs.artifacts.get(name) else {
+            return Ok(None);
+        };
         match list.artifacts.as_slice() {
             [] => Ok(None),
             [artifact] => self.to_input(name, artifact).map(Some),
             many => Err(self.invalid_input(
                 name,
-                format!("expected one artifact, got a list of {} (declare the input as a list)", many.len()),
+                format!(
+                    "expected one artifact, got a list of {} (declare the input as a list)",
+                    many.len()
+                ),
             )),
         }
     }
 
     /// A list-of-artifacts input (`isArtifactList`); empty when absent.
-    pub fn input_artifact_list<A: ArtifactType>(&self, name: &str) -> Result<Vec<Input<A>>, ExecutorError> {
-        let Some(list) = self.input.inputs.artifacts.get(name) else { return Ok(Vec::new()) };
-        list.artifacts.iter().map(|artifact| self.to_input(name, artifact)).collect()
+    pub fn input_artifact_list<A: ArtifactType>(
+        &self,
+        name: &str,
+    ) -> Result<Vec<Input<A>>, ExecutorError> {
+        let Some(list) = self.input.inputs.artifacts.get(name) else {
+            return Ok(Vec::new());
+        };
+        list.artifacts
+            .iter()
+            .map(|artifact| self.to_input(name, artifact))
+            .collect()
     }
 
     /// The output artifact `name`; its parent directory is created. The context keeps a shared
@@ -116,7 +144,8 @@ impl ExecutorContext {
         check_type::<A>(artifact).map_err(invalid)?;
         let path = self.artifact_path(artifact).map_err(invalid)?;
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| self.io("cannot create", parent, source))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|source| self.io("cannot create", parent, source))?;
         }
         let state = Arc::new(OutputState {
             name: artifact.name.clone(),
@@ -135,14 +164,20 @@ impl ExecutorContext {
     /// Calls the component function, turning its error or panic into an [`ExecutorError`] that
     /// names the component. An infallible function is passed as
     /// `|| Ok::<_, std::convert::Infallible>(f(..))`.
-    pub fn run<R, E: Into<anyhow::Error>>(&self, function: impl FnOnce() -> Result<R, E>) -> Result<R, ExecutorError> {
+    pub fn run<R, E: Into<anyhow::Error>>(
+        &self,
+        function: impl FnOnce() -> Result<R, E>,
+    ) -> Result<R, ExecutorError> {
         match super::panics::catch(function) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(ExecutorError::Failed {
                 component: self.component.clone(),
                 cause: format!("{:#}", err.into()),
             }),
-            Err(message) => Err(ExecutorError::Panicked { component: self.component.clone(), message }),
+            Err(message) => Err(ExecutorError::Panicked {
+                component: self.component.clone(),
+                message,
+            }),
         }
     }
 
@@ -152,7 +187,10 @@ impl ExecutorContext {
     /// `outputs.outputFile`, all atomically. On an error (from the call or here) nothing is
     /// written, output artifact paths the function created are removed, and the error is
     /// returned.
-    pub fn finish<R: ComponentReturn>(self, result: Result<R, ExecutorError>) -> Result<(), ExecutorError> {
+    pub fn finish<R: ComponentReturn>(
+        self,
+        result: Result<R, ExecutorError>,
+    ) -> Result<(), ExecutorError> {
         let written = result.and_then(|value| self.write_results(value));
         if written.is_err() {
             self.remove_partial_outputs();
@@ -162,10 +200,12 @@ impl ExecutorContext {
 
     fn write_results<R: ComponentReturn>(&self, value: R) -> Result<(), ExecutorError> {
         let mut returned = ReturnedParameters::default();
-        value.write_outputs(&mut returned).map_err(|err| ExecutorError::Failed {
-            component: self.component.clone(),
-            cause: format!("cannot serialise the returned value: {err}"),
-        })?;
+        value
+            .write_outputs(&mut returned)
+            .map_err(|err| ExecutorError::Failed {
+                component: self.component.clone(),
+                cause: format!("cannot serialise the returned value: {err}"),
+            })?;
         let mut files = StagedFiles::default();
         let mut output = ExecutorOutput::default();
         let invalid = |output: &str, cause: String| ExecutorError::InvalidOutput {
@@ -176,22 +216,40 @@ impl ExecutorContext {
         if let Some((name, cause)) = returned.duplicates.into_iter().next() {
             return Err(invalid(&name, cause));
         }
-        if let Some(name) = self.input.outputs.parameters.keys().find(|n| !returned.values.contains_key(*n)) {
-            return Err(invalid(name, "declared but not returned by the function".into()));
+        if let Some(name) = self
+            .input
+            .outputs
+            .parameters
+            .keys()
+            .find(|n| !returned.values.contains_key(*n))
+        {
+            return Err(invalid(
+                name,
+                "declared but not returned by the function".into(),
+            ));
         }
         for (name, (ty, value)) in returned.values {
             let declared = self.input.outputs.parameters.get(&name).ok_or_else(|| {
-                invalid(&name, "returned by the function but not declared in the executor input".into())
+                invalid(
+                    &name,
+                    "returned by the function but not declared in the executor input".into(),
+                )
             })?;
             let text = output_text(ty, &value).map_err(|cause| invalid(&name, cause))?;
             let path = Path::new(&declared.output_file);
-            files.add(path, text.as_bytes()).map_err(|source| self.io("cannot write", path, source))?;
-            output.parameter_values.insert(name, protojson_value(ty, value));
+            files
+                .add(path, text.as_bytes())
+                .map_err(|source| self.io("cannot write", path, source))?;
+            output
+                .parameter_values
+                .insert(name, protojson_value(ty, value));
         }
         for requested in self.outputs.borrow().iter() {
             let metadata = requested.state.metadata().clone();
             if let Some(key) = null_metadata_key(&metadata) {
-                let cause = format!("metadata '{key}' is null (or NaN/infinite), which the KFP launcher rejects");
+                let cause = format!(
+                    "metadata '{key}' is null (or NaN/infinite), which the KFP launcher rejects"
+                );
                 return Err(invalid(&requested.key, cause));
             }
             let artifact = RuntimeArtifact {
@@ -200,14 +258,23 @@ impl ExecutorContext {
                 metadata: Some(metadata),
                 ..RuntimeArtifact::default()
             };
-            output.artifacts.insert(requested.key.clone(), ArtifactList { artifacts: vec![artifact] });
+            output.artifacts.insert(
+                requested.key.clone(),
+                ArtifactList {
+                    artifacts: vec![artifact],
+                },
+            );
         }
         if !self.input.outputs.output_file.is_empty() {
             let path = Path::new(&self.input.outputs.output_file);
             let json = serde_json::to_vec(&output).expect("ExecutorOutput always serialises");
-            files.add(path, &json).map_err(|source| self.io("cannot write", path, source))?;
+            files
+                .add(path, &json)
+                .map_err(|source| self.io("cannot write", path, source))?;
         }
-        files.commit().map_err(|(path, source)| self.io("cannot write", &path, source))
+        files
+            .commit()
+            .map_err(|(path, source)| self.io("cannot write", &path, source))
     }
 
     fn remove_partial_outputs(&self) {
@@ -219,16 +286,31 @@ impl ExecutorContext {
                 Err(_) => Ok(()),
             };
             if let Err(err) = removed {
-                eprintln!("warning: component '{}': cannot remove partial output {}: {err}", self.component, path.display());
+                eprintln!(
+                    "warning: component '{}': cannot remove partial output {}: {err}",
+                    self.component,
+                    path.display()
+                );
             }
         }
     }
 
-    fn to_input<A: ArtifactType>(&self, name: &str, artifact: &RuntimeArtifact) -> Result<Input<A>, ExecutorError> {
+    fn to_input<A: ArtifactType>(
+        &self,
+        name: &str,
+        artifact: &RuntimeArtifact,
+    ) -> Result<Input<A>, ExecutorError> {
         check_type::<A>(artifact).map_err(|cause| self.invalid_input(name, cause))?;
-        let path = self.artifact_path(artifact).map_err(|cause| self.invalid_input(name, cause))?;
+        let path = self
+            .artifact_path(artifact)
+            .map_err(|cause| self.invalid_input(name, cause))?;
         let metadata = artifact.metadata.clone().unwrap_or_default();
-        Ok(Input::new(artifact.name.clone(), artifact.uri.clone(), path, metadata))
+        Ok(Input::new(
+            artifact.name.clone(),
+            artifact.uri.clone(),
+            path,
+            metadata,
+        ))
     }
 
     /// The launcher's choice: `customPath`, else the workspace path for `_kfp_workspace`
@@ -242,26 +324,40 @@ impl ExecutorContext {
             .as_ref()
             .is_some_and(|m| m.get("_kfp_workspace") == Some(&Value::Bool(true)));
         if in_workspace {
-            let mount = launcher_path_for_uri(&artifact.uri).ok_or_else(|| no_local_path(&artifact.uri))?;
+            let mount =
+                launcher_path_for_uri(&artifact.uri).ok_or_else(|| no_local_path(&artifact.uri))?;
             let path = Path::new(WORKSPACE_ARTIFACTS).join(mount.trim_start_matches('/'));
             return Ok(match &self.local_root {
                 Some(root) => root.join(path.strip_prefix("/").unwrap_or(&path)),
                 None => path,
             });
         }
-        local_path_for_uri(&artifact.uri, self.local_root.as_deref()).ok_or_else(|| no_local_path(&artifact.uri))
+        local_path_for_uri(&artifact.uri, self.local_root.as_deref())
+            .ok_or_else(|| no_local_path(&artifact.uri))
     }
 
     fn missing(&self, input: &str) -> ExecutorError {
-        ExecutorError::MissingInput { component: self.component.clone(), input: input.to_owned() }
+        ExecutorError::MissingInput {
+            component: self.component.clone(),
+            input: input.to_owned(),
+        }
     }
 
     fn invalid_input(&self, input: &str, cause: String) -> ExecutorError {
-        ExecutorError::InvalidInput { component: self.component.clone(), input: input.to_owned(), cause }
+        ExecutorError::InvalidInput {
+            component: self.component.clone(),
+            input: input.to_owned(),
+            cause,
+        }
     }
 
     fn io(&self, action: &'static str, path: &Path, source: std::io::Error) -> ExecutorError {
-        ExecutorError::Io { component: self.component.clone(), action, path: path.to_owned(), source }
+        ExecutorError::Io {
+            component: self.component.clone(),
+            action,
+            path: path.to_owned(),
+            source,
+        }
     }
 }
 
@@ -275,7 +371,8 @@ struct ReturnedParameters {
 impl ParameterSink for ReturnedParameters {
     fn put(&mut self, name: &str, ty: ParameterType, value: Value) {
         if self.values.insert(name.to_owned(), (ty, value)).is_some() {
-            self.duplicates.insert(name.to_owned(), "returned twice".into());
+            self.duplicates
+                .insert(name.to_owned(), "returned twice".into());
         }
     }
 }
@@ -284,9 +381,10 @@ impl ParameterSink for ReturnedParameters {
 /// them as doubles either way), everything else unchanged.
 fn protojson_value(ty: ParameterType, value: Value) -> Value {
     match (&value, ty) {
-        (Value::Number(n), ParameterType::NumberInteger) if n.is_f64() => {
-            n.as_f64().map(|f| Value::Number(Number::from(f as i64))).unwrap_or(value)
-        }
+        (Value::Number(n), ParameterType::NumberInteger) if n.is_f64() => n
+            .as_f64()
+            .map(|f| Value::Number(Number::from(f as i64)))
+            .unwrap_or(value),
         _ => value,
     }
 }
@@ -301,20 +399,32 @@ fn null_metadata_key(metadata: &Map<String, Value>) -> Option<&str> {
             _ => false,
         }
     }
-    metadata.iter().find(|(_, v)| has_null(v)).map(|(k, _)| k.as_str())
+    metadata
+        .iter()
+        .find(|(_, v)| has_null(v))
+        .map(|(k, _)| k.as_str())
 }
 
 /// Accepts the artifact unless it names a different schema. Upstream artifacts read back from
 /// MLMD carry an empty `instanceSchema` instead of a title, and `system.Artifact` takes any.
 fn check_type<A: ArtifactType>(artifact: &RuntimeArtifact) -> Result<(), String> {
-    let title = artifact.artifact_type.as_ref().map(|t| t.schema_title.as_str()).unwrap_or("");
+    let title = artifact
+        .artifact_type
+        .as_ref()
+        .map(|t| t.schema_title.as_str())
+        .unwrap_or("");
     if title.is_empty() || title == A::SCHEMA_TITLE || A::SCHEMA_TITLE == "system.Artifact" {
         Ok(())
     } else {
-        Err(format!("expected a {} artifact, got {title}", A::SCHEMA_TITLE))
+        Err(format!(
+            "expected a {} artifact, got {title}",
+            A::SCHEMA_TITLE
+        ))
     }
 }
 
 fn no_local_path(uri: &str) -> String {
-    format!("URI '{uri}' has no local path (expected gs://, minio://, s3://, oci:// or an absolute path)")
+    format!(
+        "URI '{uri}' has no local path (expected gs://, minio://, s3://, oci:// or an absolute path)"
+    )
 }

@@ -13,9 +13,17 @@ pub enum ExecutorError {
     #[error("component '{component}': input '{input}': missing (not in the executor input)")]
     MissingInput { component: String, input: String },
     #[error("component '{component}': input '{input}': {cause}")]
-    InvalidInput { component: String, input: String, cause: String },
+    InvalidInput {
+        component: String,
+        input: String,
+        cause: String,
+    },
     #[error("component '{component}': output '{output}': {cause}")]
-    InvalidOutput { component: String, output: String, cause: String },
+    InvalidOutput {
+        component: String,
+        output: String,
+        cause: String,
+    },
     #[error("component '{component}' failed: {cause}")]
     Failed { component: String, cause: String },
     #[error("component '{component}' panicked: {message}")]

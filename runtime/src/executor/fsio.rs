@@ -60,7 +60,10 @@ fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(
         ".{file_name}.tmp-{}-{}",
         std::process::id(),
@@ -104,7 +107,11 @@ mod tests {
         let mut files = Vec::new();
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+            if path.is_dir() {
+                files.extend(walk(&path))
+            } else {
+                files.push(path)
+            }
         }
         files
     }

@@ -14,9 +14,17 @@ pub enum MetricsError {
     #[error("confusion matrix has {rows} rows for {categories} categories")]
     MatrixRows { rows: usize, categories: usize },
     #[error("confusion matrix row {row} has {len} values for {categories} categories")]
-    MatrixRow { row: usize, len: usize, categories: usize },
+    MatrixRow {
+        row: usize,
+        len: usize,
+        categories: usize,
+    },
     #[error("ROC curve needs equal lengths, got fpr {fpr}, tpr {tpr}, thresholds {thresholds}")]
-    RocLengths { fpr: usize, tpr: usize, thresholds: usize },
+    RocLengths {
+        fpr: usize,
+        tpr: usize,
+        thresholds: usize,
+    },
 }
 
 impl Output<Metrics> {
@@ -36,22 +44,44 @@ impl Output<ClassificationMetrics> {
     ) -> Result<(), MetricsError> {
         let n = categories.len();
         if matrix.len() != n {
-            return Err(MetricsError::MatrixRows { rows: matrix.len(), categories: n });
+            return Err(MetricsError::MatrixRows {
+                rows: matrix.len(),
+                categories: n,
+            });
         }
         if let Some((row, values)) = matrix.iter().enumerate().find(|(_, r)| r.len() != n) {
-            return Err(MetricsError::MatrixRow { row, len: values.len(), categories: n });
+            return Err(MetricsError::MatrixRow {
+                row,
+                len: values.len(),
+                categories: n,
+            });
         }
-        let specs: Vec<Value> = categories.iter().map(|c| json!({"displayName": c.as_ref()})).collect();
+        let specs: Vec<Value> = categories
+            .iter()
+            .map(|c| json!({"displayName": c.as_ref()}))
+            .collect();
         let rows: Vec<Value> = matrix.iter().map(|r| json!({"row": r})).collect();
-        self.set_metadata("confusionMatrix", json!({"annotationSpecs": specs, "rows": rows}));
+        self.set_metadata(
+            "confusionMatrix",
+            json!({"annotationSpecs": specs, "rows": rows}),
+        );
         Ok(())
     }
 
     /// Appends ROC points: false positive rate, true positive rate (recall) and the confidence
     /// threshold of each.
-    pub fn log_roc_curve(&self, fpr: &[f64], tpr: &[f64], thresholds: &[f64]) -> Result<(), MetricsError> {
+    pub fn log_roc_curve(
+        &self,
+        fpr: &[f64],
+        tpr: &[f64],
+        thresholds: &[f64],
+    ) -> Result<(), MetricsError> {
         if fpr.len() != tpr.len() || fpr.len() != thresholds.len() {
-            return Err(MetricsError::RocLengths { fpr: fpr.len(), tpr: tpr.len(), thresholds: thresholds.len() });
+            return Err(MetricsError::RocLengths {
+                fpr: fpr.len(),
+                tpr: tpr.len(),
+                thresholds: thresholds.len(),
+            });
         }
         for ((f, t), th) in fpr.iter().zip(tpr).zip(thresholds) {
             self.log_roc_data_point(*f, *t, *th);
@@ -62,7 +92,8 @@ impl Output<ClassificationMetrics> {
     /// Appends one ROC point.
     pub fn log_roc_data_point(&self, fpr: f64, tpr: f64, threshold: f64) {
         self.update_metadata(|metadata| {
-            let point = json!({"confidenceThreshold": threshold, "recall": tpr, "falsePositiveRate": fpr});
+            let point =
+                json!({"confidenceThreshold": threshold, "recall": tpr, "falsePositiveRate": fpr});
             match metadata.get_mut("confidenceMetrics") {
                 Some(Value::Array(points)) => points.push(point),
                 _ => {
@@ -95,8 +126,10 @@ mod tests {
     fn classification_metadata_has_the_ui_keys() {
         let dir = tempfile::tempdir().unwrap();
         let out = Output::<ClassificationMetrics>::at_path(dir.path().join("m")).unwrap();
-        out.log_confusion_matrix(&["cat", "dog"], &[vec![5, 1], vec![2, 7]]).unwrap();
-        out.log_roc_curve(&[0.0, 0.5], &[0.0, 0.9], &[1.0, 0.5]).unwrap();
+        out.log_confusion_matrix(&["cat", "dog"], &[vec![5, 1], vec![2, 7]])
+            .unwrap();
+        out.log_roc_curve(&[0.0, 0.5], &[0.0, 0.9], &[1.0, 0.5])
+            .unwrap();
         assert_eq!(
             Value::Object(out.metadata()).to_string(),
             r#"{"confusionMatrix":{"annotationSpecs":[{"displayName":"cat"},{"displayName":"dog"}],"rows":[{"row":[5,1]},{"row":[2,7]}]},"confidenceMetrics":[{"confidenceThreshold":1.0,"recall":0.0,"falsePositiveRate":0.0},{"confidenceThreshold":0.5,"recall":0.9,"falsePositiveRate":0.5}]}"#

@@ -20,7 +20,11 @@ pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     let result = std::panic::catch_unwind(AssertUnwindSafe(f));
     let captured = CAPTURE.with(|c| c.borrow_mut().take()).flatten();
     result.map_err(|payload| {
-        captured.unwrap_or_else(|| payload_text(payload.as_ref()).unwrap_or("unknown panic payload").to_owned())
+        captured.unwrap_or_else(|| {
+            payload_text(payload.as_ref())
+                .unwrap_or("unknown panic payload")
+                .to_owned()
+        })
     })
 }
 

@@ -27,7 +27,11 @@ pub struct ExecutorInput {
 pub struct Inputs {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub artifacts: BTreeMap<String, ArtifactList>,
-    #[serde(default, alias = "parameter_values", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        alias = "parameter_values",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub parameter_values: BTreeMap<String, Value>,
 }
 
@@ -39,7 +43,11 @@ pub struct Outputs {
     pub parameters: BTreeMap<String, OutputParameter>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub artifacts: BTreeMap<String, ArtifactList>,
-    #[serde(default, alias = "output_file", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "output_file",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub output_file: String,
 }
 
@@ -70,7 +78,11 @@ pub struct RuntimeArtifact {
     pub uri: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Map<String, Value>>,
-    #[serde(default, alias = "custom_path", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "custom_path",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub custom_path: String,
 }
 
@@ -79,11 +91,23 @@ pub struct RuntimeArtifact {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactTypeRef {
-    #[serde(default, alias = "schema_title", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "schema_title",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub schema_title: String,
-    #[serde(default, alias = "instance_schema", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "instance_schema",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub instance_schema: String,
-    #[serde(default, alias = "schema_version", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "schema_version",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub schema_version: String,
 }
 
@@ -93,6 +117,10 @@ pub struct ArtifactTypeRef {
 pub struct ExecutorOutput {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub artifacts: BTreeMap<String, ArtifactList>,
-    #[serde(default, alias = "parameter_values", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        alias = "parameter_values",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub parameter_values: BTreeMap<String, Value>,
 }

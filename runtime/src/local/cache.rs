@@ -25,13 +25,16 @@ pub struct Cache {
 
 impl Cache {
     pub fn new(pipeline_root: &Path) -> Self {
-        Self { dir: pipeline_root.join(".kfp-cache") }
+        Self {
+            dir: pipeline_root.join(".kfp-cache"),
+        }
     }
 
     /// A stable key: SHA-256 over the component, its container and the resolved inputs
     /// (artifacts by URI and metadata, as KFP keys them).
     pub fn key(component: &ComponentSpec, container: &ContainerSpec, inputs: &Bindings) -> String {
-        let material = serde_json::json!({"component": component, "container": container, "inputs": inputs});
+        let material =
+            serde_json::json!({"component": component, "container": container, "inputs": inputs});
         let digest = Sha256::digest(material.to_string().as_bytes());
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }

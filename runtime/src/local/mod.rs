@@ -26,6 +26,7 @@
 //!   `output_metadata.json` and `task.json`.
 
 mod cache;
+mod cel;
 mod driver;
 mod error;
 mod process;
@@ -104,17 +105,35 @@ impl LocalRunner {
     /// Runs the pipeline to completion or to its first failure. Either way `run.json` records
     /// what happened.
     pub fn run(&self) -> Result<RunSummary, LocalError> {
-        let root_dag = self.spec.root.dag.as_ref().ok_or_else(|| LocalError::task("root", "the pipeline root has no dag"))?;
-        let scope = driver::Bindings { parameters: self.options.arguments.clone().into_iter().collect(), ..Default::default() };
-        let scope = complete_inputs("root", &self.spec.root, scope)
-            .map_err(|err| match err {
-                LocalError::Task { cause, .. } => LocalError::Argument { name: "(pipeline)".into(), cause },
-                other => other,
-            })?;
+        let root_dag = self
+            .spec
+            .root
+            .dag
+            .as_ref()
+            .ok_or_else(|| LocalError::task("root", "the pipeline root has no dag"))?;
+        let scope = driver::Bindings {
+            parameters: self.options.arguments.clone().into_iter().collect(),
+            ..Default::default()
+        };
+        let scope = complete_inputs("root", &self.spec.root, scope).map_err(|err| match err {
+            LocalError::Task { cause, .. } => LocalError::Argument {
+                name: "(pipeline)".into(),
+                cause,
+            },
+            other => other,
+        })?;
         let run_id = self.options.run_id.clone().unwrap_or_else(new_run_id);
-        let run_dir = self.options.pipeline_root.join(&self.spec.pipeline_info.name).join(&run_id);
-        std::fs::create_dir_all(&run_dir).map_err(LocalError::io("cannot create", run_dir.clone()))?;
-        let cache = self.options.cache.then(|| Cache::new(&self.options.pipeline_root));
+        let run_dir = self
+            .options
+            .pipeline_root
+            .join(&self.spec.pipeline_info.name)
+            .join(&run_id);
+        std::fs::create_dir_all(&run_dir)
+            .map_err(LocalError::io("cannot create", run_dir.clone()))?;
+        let cache = self
+            .options
+            .cache
+            .then(|| Cache::new(&self.options.pipeline_root));
         let run = Run::new(
             &self.spec,
             run_id.clone(),
@@ -124,7 +143,11 @@ impl LocalRunner {
             self.options.parallelism,
             self.options.quiet,
         );
-        run.progress.message(&format!("run {run_id} of '{}' in {}", self.spec.pipeline_info.name, run_dir.display()));
+        run.progress.message(&format!(
+            "run {run_id} of '{}' in {}",
+            self.spec.pipeline_info.name,
+            run_dir.display()
+        ));
         let result = run.run_dag("", root_dag, &scope, &run_dir);
         run.progress.close();
         let result = match run.first_failure.lock().expect("failure lock").take() {
@@ -142,16 +165,26 @@ impl LocalRunner {
             "tasks": tasks,
         });
         let record_path = run_dir.join("run.json");
-        write_atomic(&record_path, &serde_json::to_vec_pretty(&record).expect("JSON values serialise"))
-            .map_err(LocalError::io("cannot write", record_path))?;
+        write_atomic(
+            &record_path,
+            &serde_json::to_vec_pretty(&record).expect("JSON values serialise"),
+        )
+        .map_err(LocalError::io("cannot write", record_path))?;
         let outputs = result?;
-        Ok(RunSummary { run_id, run_dir, outputs, tasks })
+        Ok(RunSummary {
+            run_id,
+            run_dir,
+            outputs,
+            tasks,
+        })
     }
 }
 
 /// `run-YYYYMMDD-HHMMSS-<nanos>` in UTC: sortable, and unique for runs started apart.
 fn new_run_id() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = now.as_secs();
     let (days, day_secs) = (secs / 86_400, secs % 86_400);
     let (year, month, day) = civil_from_days(days as i64);

@@ -29,7 +29,11 @@ impl BinaryMap {
             match spec.split_once('=') {
                 Some((from, to)) => map.mappings.push((from.to_owned(), PathBuf::from(to))),
                 None if map.all.is_none() => map.all = Some(PathBuf::from(spec)),
-                None => return Err(format!("--binary '{spec}': only one binary may apply to every executor; map the others as IMAGE_PATH=LOCAL_PATH")),
+                None => {
+                    return Err(format!(
+                        "--binary '{spec}': only one binary may apply to every executor; map the others as IMAGE_PATH=LOCAL_PATH"
+                    ));
+                }
             }
         }
         Ok(map)
@@ -46,10 +50,18 @@ impl BinaryMap {
         if path.is_file() {
             return Ok(path.to_owned());
         }
-        let file_name = path.file_name().ok_or_else(|| format!("executor command '{command}' has no file name"))?;
-        let beside_us = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(file_name)));
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| format!("executor command '{command}' has no file name"))?;
+        let beside_us = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join(file_name)));
         let on_path = std::env::var_os("PATH")
-            .map(|paths| std::env::split_paths(&paths).map(|dir| dir.join(file_name)).collect::<Vec<_>>())
+            .map(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join(file_name))
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default();
         beside_us.into_iter().chain(on_path).find(|candidate| candidate.is_file()).ok_or_else(|| {
             format!(
@@ -82,7 +94,11 @@ pub fn run_with_retries(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let failure = |cause: String| ProcessFailure { cause, cancelled: cancel.load(Ordering::SeqCst), attempts: attempt };
+        let failure = |cause: String| ProcessFailure {
+            cause,
+            cancelled: cancel.load(Ordering::SeqCst),
+            attempts: attempt,
+        };
         before_attempt().map_err(|e| failure(format!("cannot prepare the task folder: {e}")))?;
         let cause = match run_once(argv, env, log, attempt, cancel) {
             Ok(status) if status.success() => return Ok(attempt),
@@ -90,10 +106,18 @@ pub fn run_with_retries(
             Err(err) => err,
         };
         if cancel.load(Ordering::SeqCst) {
-            return Err(ProcessFailure { cause: "cancelled after another task failed".into(), cancelled: true, attempts: attempt });
+            return Err(ProcessFailure {
+                cause: "cancelled after another task failed".into(),
+                cancelled: true,
+                attempts: attempt,
+            });
         }
         if attempt >= max_attempts {
-            let cause = if attempt > 1 { format!("{cause} (after {attempt} attempts)") } else { cause };
+            let cause = if attempt > 1 {
+                format!("{cause} (after {attempt} attempts)")
+            } else {
+                cause
+            };
             return Err(failure(cause));
         }
         if let Some(policy) = retry {
@@ -102,12 +126,24 @@ pub fn run_with_retries(
     }
 }
 
-fn run_once(argv: &[String], env: &[(String, String)], log: &Path, attempt: u32, cancel: &AtomicBool) -> Result<ExitStatus, String> {
-    let mut log_file = File::options().create(true).append(true).open(log).map_err(|e| format!("cannot open {}: {e}", log.display()))?;
+fn run_once(
+    argv: &[String],
+    env: &[(String, String)],
+    log: &Path,
+    attempt: u32,
+    cancel: &AtomicBool,
+) -> Result<ExitStatus, String> {
+    let mut log_file = File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
     if attempt > 1 {
         let _ = writeln!(log_file, "--- attempt {attempt} ---");
     }
-    let stderr = log_file.try_clone().map_err(|e| format!("cannot open {}: {e}", log.display()))?;
+    let stderr = log_file
+        .try_clone()
+        .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -119,12 +155,17 @@ fn run_once(argv: &[String], env: &[(String, String)], log: &Path, attempt: u32,
         .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
     let started = std::time::Instant::now();
     loop {
-        if let Some(status) = child.try_wait().map_err(|e| format!("cannot wait for {}: {e}", argv[0]))? {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|e| format!("cannot wait for {}: {e}", argv[0]))?
+        {
             return Ok(status);
         }
         if cancel.load(Ordering::SeqCst) {
             let _ = child.kill();
-            return child.wait().map_err(|e| format!("cannot wait for {}: {e}", argv[0]));
+            return child
+                .wait()
+                .map_err(|e| format!("cannot wait for {}: {e}", argv[0]));
         }
         std::thread::sleep(poll_interval(started.elapsed()));
     }
@@ -165,7 +206,11 @@ fn describe_status(status: ExitStatus) -> String {
 fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
     let base = parse_duration(&policy.backoff_duration).unwrap_or(0.0);
     let max = parse_duration(&policy.backoff_max_duration).unwrap_or(f64::INFINITY);
-    let factor = if policy.backoff_factor > 0.0 { policy.backoff_factor } else { 1.0 };
+    let factor = if policy.backoff_factor > 0.0 {
+        policy.backoff_factor
+    } else {
+        1.0
+    };
     let seconds = (base * factor.powi(attempt as i32 - 1)).min(max);
     Duration::from_secs_f64(seconds.clamp(0.0, 3600.0))
 }
@@ -184,7 +229,9 @@ fn wait_cancellable(total: Duration, cancel: &AtomicBool) {
 
 /// The last `lines` lines of a log file.
 pub fn log_tail(log: &Path, lines: usize) -> String {
-    let text = std::fs::read(log).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let text = std::fs::read(log)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
@@ -212,8 +259,16 @@ mod tests {
     fn binary_map_prefers_exact_mappings() {
         let map = BinaryMap::parse(&["/usr/bin/a=/tmp/a".into(), "/tmp/all".into()]).unwrap();
         assert_eq!(map.resolve("/usr/bin/a").unwrap(), PathBuf::from("/tmp/a"));
-        assert_eq!(map.resolve("/usr/bin/b").unwrap(), PathBuf::from("/tmp/all"));
-        let err = BinaryMap::default().resolve("/no/such/kfp-binary-xyz").unwrap_err();
-        assert!(err.contains("pass --binary /no/such/kfp-binary-xyz=LOCAL_PATH"), "{err}");
+        assert_eq!(
+            map.resolve("/usr/bin/b").unwrap(),
+            PathBuf::from("/tmp/all")
+        );
+        let err = BinaryMap::default()
+            .resolve("/no/such/kfp-binary-xyz")
+            .unwrap_err();
+        assert!(
+            err.contains("pass --binary /no/such/kfp-binary-xyz=LOCAL_PATH"),
+            "{err}"
+        );
     }
 }

@@ -25,6 +25,7 @@ struct Counts {
 pub enum Outcome {
     Succeeded,
     Cached,
+    Skipped,
     Failed,
     Cancelled,
 }
@@ -34,6 +35,7 @@ impl Outcome {
         match self {
             Self::Succeeded => "succeeded",
             Self::Cached => "cached",
+            Self::Skipped => "skipped",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
         }
@@ -45,11 +47,19 @@ impl Progress {
     pub fn new(quiet: bool) -> Self {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new_spinner();
-            bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("valid template"));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                    .expect("valid template"),
+            );
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        Self { started: Instant::now(), bar, quiet, state: Mutex::new(Counts::default()) }
+        Self {
+            started: Instant::now(),
+            bar,
+            quiet,
+            state: Mutex::new(Counts::default()),
+        }
     }
 
     /// More container tasks are known (nested DAGs add theirs when they start).
@@ -59,7 +69,11 @@ impl Progress {
     }
 
     pub fn started(&self, task: &str) {
-        self.state.lock().expect("progress lock").running.push(task.to_owned());
+        self.state
+            .lock()
+            .expect("progress lock")
+            .running
+            .push(task.to_owned());
         if self.bar.is_none() {
             self.line(&format!("running   {task}"));
         }
@@ -72,7 +86,11 @@ impl Progress {
             state.running.retain(|t| t != task);
             state.done += 1;
         }
-        self.line(&format!("{:<9} {task} ({:.2}s)", outcome.as_str(), took.as_secs_f64()));
+        self.line(&format!(
+            "{:<9} {task} ({:.2}s)",
+            outcome.as_str(),
+            took.as_secs_f64()
+        ));
         self.refresh();
     }
 

@@ -3,13 +3,22 @@
 //! stops everything at the first failure.
 
 use super::cache::{Cache, CacheEntry};
-use super::driver::{Bindings, RunInfo, collect_outputs, complete_inputs, executor_input, resolve_task_inputs, substitute_placeholders};
+use super::cel::evaluate;
+use super::driver::{
+    Bindings, DagState, RunInfo, collect_outputs, complete_inputs, executor_input,
+    resolve_task_inputs, substitute_placeholders,
+};
 use super::error::LocalError;
 use super::process::{BinaryMap, log_tail, run_with_retries};
 use super::progress::{Outcome, Progress};
 use crate::executor::fsio::write_atomic;
-use kfp_compiler::ir::{ComponentSpec, DagSpec, PipelineSpec, PipelineTaskSpec, TaskInputArtifact, TaskInputParameter};
+use crate::executor::protocol::{ArtifactTypeRef, RuntimeArtifact};
+use kfp_compiler::ir::{
+    ComponentSpec, ContainerSpec, DagSpec, ImporterSpec, ImporterUri, ParameterItems, PipelineSpec,
+    PipelineTaskSpec, TaskInputArtifact, TaskInputParameter, TriggerStrategy,
+};
 use serde::Serialize;
+use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +43,20 @@ pub struct TaskRecord {
     pub cached_from: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl TaskRecord {
+    fn new(task: &str, outcome: Outcome, dir: &Path) -> Self {
+        Self {
+            task: task.to_owned(),
+            status: outcome.as_str(),
+            attempts: 0,
+            seconds: 0.0,
+            dir: dir.to_owned(),
+            cached_from: None,
+            error: None,
+        }
+    }
 }
 
 pub(crate) struct Run<'a> {
@@ -75,43 +98,86 @@ impl<'a> Run<'a> {
 
     /// Runs `dag` with `scope` as its inputs; its tasks' folders go under `dir`, their names
     /// under `prefix`. Returns the DAG's outputs.
-    pub fn run_dag(&self, prefix: &str, dag: &DagSpec, scope: &Bindings, dir: &Path) -> Result<Bindings, LocalError> {
+    ///
+    /// After a failure no new task starts, except exit-handler tasks
+    /// (`ALL_UPSTREAM_TASKS_COMPLETED`), which run once their upstream tasks finished either way.
+    pub fn run_dag(
+        &self,
+        prefix: &str,
+        dag: &DagSpec,
+        scope: &Bindings,
+        dir: &Path,
+    ) -> Result<Bindings, LocalError> {
         let dependencies = dependencies(prefix, dag)?;
-        let containers = dag.tasks.values().filter(|t| self.component(&t.component_ref.name).is_ok_and(|c| c.dag.is_none())).count();
+        let containers = dag
+            .tasks
+            .values()
+            .filter(|t| {
+                self.component(&t.component_ref.name)
+                    .is_ok_and(|c| c.dag.is_none())
+            })
+            .count();
         self.progress.add_tasks(containers);
-        let mut completed: HashMap<String, Bindings> = HashMap::new();
-        std::thread::scope(|scope_threads| {
-            let (sender, receiver) = mpsc::channel::<(String, Result<Bindings, LocalError>)>();
+        let mut state = DagState::default();
+        let never_cancelled = AtomicBool::new(false);
+        let mut first_failure_here: Option<String> = None;
+        std::thread::scope(|threads| {
+            let (sender, receiver) =
+                mpsc::channel::<(String, Result<Option<Bindings>, LocalError>)>();
             let mut launched: HashSet<&str> = HashSet::new();
             let mut in_flight = 0usize;
             loop {
-                if !self.cancel.load(Ordering::SeqCst) {
-                    for (name, task) in &dag.tasks {
-                        let ready = !launched.contains(name.as_str())
-                            && dependencies[name.as_str()].iter().all(|d| completed.contains_key(*d));
-                        if !ready {
+                for (name, task) in &dag.tasks {
+                    if launched.contains(name.as_str()) {
+                        continue;
+                    }
+                    let upstream = &dependencies[name.as_str()];
+                    let runs_after_failures = is_exit_task(task);
+                    let ready = if runs_after_failures {
+                        upstream.iter().all(|d| {
+                            state.completed.contains_key(*d) || state.failed.contains_key(*d)
+                        })
+                    } else {
+                        upstream.iter().all(|d| state.completed.contains_key(*d))
+                            && !self.cancel.load(Ordering::SeqCst)
+                    };
+                    if !ready {
+                        continue;
+                    }
+                    launched.insert(name);
+                    let path = task_path(prefix, name);
+                    let run_info = RunInfo {
+                        pipeline_name: &self.spec.pipeline_info.name,
+                        run_id: &self.run_id,
+                    };
+                    let inputs = match resolve_task_inputs(&path, task, scope, &state, &run_info) {
+                        Ok(inputs) => inputs,
+                        Err(err) => {
+                            first_failure_here.get_or_insert_with(|| err.to_string());
+                            state.failed.insert(name.clone(), err.to_string());
+                            self.fail(err);
                             continue;
                         }
-                        launched.insert(name);
-                        let path = task_path(prefix, name);
-                        let run_info = RunInfo { pipeline_name: &self.spec.pipeline_info.name, run_id: &self.run_id };
-                        match resolve_task_inputs(&path, task, scope, &completed, &run_info) {
-                            Ok(inputs) => {
-                                let sender = sender.clone();
-                                let task_dir = dir.join(name);
-                                let spawned = std::thread::Builder::new()
-                                    .stack_size(TASK_THREAD_STACK)
-                                    .spawn_scoped(scope_threads, move || {
-                                        let result = self.run_task(&path, task, inputs, &task_dir);
-                                        let _ = sender.send((name.clone(), result));
-                                    });
-                                match spawned {
-                                    Ok(_) => in_flight += 1,
-                                    Err(err) => self.fail(LocalError::task(name, format!("cannot start a thread: {err}"))),
-                                }
-                            }
-                            Err(err) => self.fail(err),
-                        }
+                    };
+                    let sender = sender.clone();
+                    let task_dir = dir.join(name);
+                    let cancel = if runs_after_failures {
+                        &never_cancelled
+                    } else {
+                        &self.cancel
+                    };
+                    let spawned = std::thread::Builder::new()
+                        .stack_size(TASK_THREAD_STACK)
+                        .spawn_scoped(threads, move || {
+                            let result = self.run_task(&path, task, inputs, &task_dir, cancel);
+                            let _ = sender.send((name.clone(), result));
+                        });
+                    match spawned {
+                        Ok(_) => in_flight += 1,
+                        Err(err) => self.fail(LocalError::task(
+                            name,
+                            format!("cannot start a thread: {err}"),
+                        )),
                     }
                 }
                 if in_flight == 0 {
@@ -121,18 +187,30 @@ impl<'a> Run<'a> {
                 in_flight -= 1;
                 match result {
                     Ok(outputs) => {
-                        completed.insert(name, outputs);
+                        state.completed.insert(name, outputs.unwrap_or_default());
                     }
-                    Err(err) => self.fail(err),
+                    Err(err) => {
+                        first_failure_here.get_or_insert_with(|| err.to_string());
+                        state.failed.insert(name, err.to_string());
+                        self.fail(err);
+                    }
                 }
             }
         });
-        if completed.len() < dag.tasks.len() {
-            let stopped = self.cancel.load(Ordering::SeqCst);
-            let cause = if stopped { "stopped after a failure" } else { "tasks depend on each other in a cycle" };
-            return Err(LocalError::task(if prefix.is_empty() { "root" } else { prefix }, cause));
+        if state.completed.len() < dag.tasks.len() {
+            let task = if prefix.is_empty() { "root" } else { prefix };
+            return Err(match first_failure_here {
+                Some(error) => LocalError::Dag {
+                    task: task.to_owned(),
+                    cause: error.lines().next().unwrap_or_default().to_owned(),
+                },
+                None if self.cancel.load(Ordering::SeqCst) => {
+                    LocalError::task(task, "stopped after a failure elsewhere")
+                }
+                None => LocalError::task(task, "tasks depend on each other in a cycle"),
+            });
         }
-        dag_outputs(prefix, dag, &completed)
+        dag_outputs(prefix, dag, &state.completed)
     }
 
     /// Records the run's first failure and stops launching and running tasks.
@@ -145,45 +223,265 @@ impl<'a> Run<'a> {
     }
 
     fn component(&self, name: &str) -> Result<&'a ComponentSpec, String> {
-        self.spec.components.get(name).ok_or_else(|| format!("component '{name}' is not in the pipeline spec"))
+        self.spec
+            .components
+            .get(name)
+            .ok_or_else(|| format!("component '{name}' is not in the pipeline spec"))
     }
 
-    fn run_task(&self, path: &str, task: &PipelineTaskSpec, inputs: Bindings, task_dir: &Path) -> Result<Bindings, LocalError> {
-        if let Some(trigger) = &task.trigger_policy {
-            if trigger.condition.is_some() || trigger.strategy.is_some() {
-                return Err(LocalError::task(path, "trigger policies (conditions, exit handlers) are not supported by the local runner yet"));
+    /// Runs one task: its condition, its loop, then its component. `None` when its condition
+    /// was false.
+    fn run_task(
+        &self,
+        path: &str,
+        task: &PipelineTaskSpec,
+        inputs: Bindings,
+        task_dir: &Path,
+        cancel: &AtomicBool,
+    ) -> Result<Option<Bindings>, LocalError> {
+        if let Some(condition) = task
+            .trigger_policy
+            .as_ref()
+            .and_then(|t| t.condition.as_deref())
+        {
+            let parameters: Map<String, Value> = inputs.parameters.clone().into_iter().collect();
+            let verdict = evaluate(condition, &parameters, None)
+                .map_err(|e| LocalError::task(path, format!("condition {condition:?}: {e}")))?;
+            if verdict != Value::Bool(true) {
+                self.progress
+                    .finished(path, Outcome::Skipped, Duration::ZERO);
+                self.record(
+                    task_dir,
+                    TaskRecord::new(path, Outcome::Skipped, task_dir),
+                    None,
+                )?;
+                return Ok(None);
             }
         }
-        let component = self.component(&task.component_ref.name).map_err(|c| LocalError::task(path, c))?;
-        let inputs = complete_inputs(path, component, inputs)?;
-        match &component.dag {
-            Some(dag) => self.run_dag(path, dag, &inputs, task_dir),
-            None => self.run_container(path, task, component, inputs, task_dir),
+        let component = self
+            .component(&task.component_ref.name)
+            .map_err(|c| LocalError::task(path, c))?;
+        if task.parameter_iterator.is_some() || task.artifact_iterator.is_some() {
+            return self
+                .run_loop(path, task, component, inputs, task_dir, cancel)
+                .map(Some);
         }
+        self.run_component(path, task, component, inputs, task_dir, cancel)
+            .map(Some)
     }
 
-    fn run_container(
+    fn run_component(
         &self,
         path: &str,
         task: &PipelineTaskSpec,
         component: &ComponentSpec,
         inputs: Bindings,
         task_dir: &Path,
+        cancel: &AtomicBool,
     ) -> Result<Bindings, LocalError> {
-        let label = component.executor_label.as_deref().ok_or_else(|| LocalError::task(path, "component has neither a dag nor an executor"))?;
-        let container = &self
+        let inputs = complete_inputs(path, component, inputs)?;
+        if let Some(dag) = &component.dag {
+            return self.run_dag(path, dag, &inputs, task_dir);
+        }
+        let label = component
+            .executor_label
+            .as_deref()
+            .ok_or_else(|| LocalError::task(path, "component has neither a dag nor an executor"))?;
+        let executor = self
             .spec
             .deployment_spec
             .executors
             .get(label)
-            .ok_or_else(|| LocalError::task(path, format!("executor '{label}' is not in deploymentSpec")))?
-            .container;
-        let caching = self.cache.as_ref().filter(|_| task.caching_options.as_ref().is_some_and(|c| c.enable_cache));
+            .ok_or_else(|| {
+                LocalError::task(path, format!("executor '{label}' is not in deploymentSpec"))
+            })?;
+        match (&executor.container, &executor.importer) {
+            (Some(container), _) => {
+                self.run_container(path, task, component, container, inputs, task_dir, cancel)
+            }
+            (None, Some(importer)) => {
+                self.run_importer(path, component, importer, &inputs, task_dir)
+            }
+            (None, None) => Err(LocalError::task(
+                path,
+                format!("executor '{label}' has neither a container nor an importer"),
+            )),
+        }
+    }
+
+    /// A `ParallelFor`: the component once per item (item `i` in `TASK/i`), at most
+    /// `iteratorPolicy.parallelismLimit` at once; each output becomes the list of the
+    /// iterations' values (kfp's `dsl.Collected`).
+    fn run_loop(
+        &self,
+        path: &str,
+        task: &PipelineTaskSpec,
+        component: &ComponentSpec,
+        inputs: Bindings,
+        task_dir: &Path,
+        cancel: &AtomicBool,
+    ) -> Result<Bindings, LocalError> {
+        let iterations: Vec<Bindings> = loop_iterations(path, task, &inputs)?;
+        let limit = task
+            .iterator_policy
+            .as_ref()
+            .map_or(0, |p| p.parallelism_limit.max(0) as usize);
+        let window = if limit == 0 {
+            iterations.len().max(1)
+        } else {
+            limit
+        };
+        let mut results: Vec<Option<Result<Bindings, LocalError>>> =
+            (0..iterations.len()).map(|_| None).collect();
+        for (chunk_index, chunk) in iterations.chunks(window).enumerate() {
+            let chunk_results: Vec<Result<Bindings, LocalError>> = std::thread::scope(|threads| {
+                let handles: Vec<_> = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(offset, item_inputs)| {
+                        let index = chunk_index * window + offset;
+                        let (item_path, item_dir) =
+                            (format!("{path}/{index}"), task_dir.join(index.to_string()));
+                        std::thread::Builder::new()
+                            .stack_size(TASK_THREAD_STACK)
+                            .spawn_scoped(threads, move || {
+                                self.run_component(
+                                    &item_path,
+                                    task,
+                                    component,
+                                    item_inputs.clone(),
+                                    &item_dir,
+                                    cancel,
+                                )
+                            })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| match h {
+                        Ok(handle) => handle.join().unwrap_or_else(|_| {
+                            Err(LocalError::task(path, "an iteration panicked"))
+                        }),
+                        Err(err) => Err(LocalError::task(
+                            path,
+                            format!("cannot start a thread: {err}"),
+                        )),
+                    })
+                    .collect()
+            });
+            for (offset, result) in chunk_results.into_iter().enumerate() {
+                results[chunk_index * window + offset] = Some(result);
+            }
+            if cancel.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+        let mut collected = Bindings::default();
+        for result in results.into_iter().flatten() {
+            let outputs = result?;
+            for (name, value) in outputs.parameters {
+                match collected
+                    .parameters
+                    .entry(name)
+                    .or_insert_with(|| Value::Array(Vec::new()))
+                {
+                    Value::Array(values) => values.push(value),
+                    _ => unreachable!("collected outputs are lists"),
+                }
+            }
+            for (name, artifacts) in outputs.artifacts {
+                collected
+                    .artifacts
+                    .entry(name)
+                    .or_default()
+                    .extend(artifacts);
+            }
+        }
+        Ok(collected)
+    }
+
+    /// An importer: records the artifact at the given URI as the task's `artifact` output.
+    fn run_importer(
+        &self,
+        path: &str,
+        component: &ComponentSpec,
+        importer: &ImporterSpec,
+        inputs: &Bindings,
+        task_dir: &Path,
+    ) -> Result<Bindings, LocalError> {
+        let uri = match &importer.artifact_uri {
+            ImporterUri::Constant(value) => value.clone(),
+            ImporterUri::RuntimeParameter(name) => {
+                inputs.parameters.get(name).cloned().ok_or_else(|| {
+                    LocalError::task(path, format!("importer input '{name}' has no value"))
+                })?
+            }
+        };
+        let uri = uri
+            .as_str()
+            .ok_or_else(|| LocalError::task(path, format!("importer URI {uri} is not a string")))?
+            .to_owned();
+        let output = component
+            .output_definitions
+            .artifacts
+            .keys()
+            .next()
+            .cloned()
+            .unwrap_or_else(|| "artifact".into());
+        let artifact = RuntimeArtifact {
+            name: output.clone(),
+            artifact_type: Some(ArtifactTypeRef {
+                schema_title: importer.type_schema.schema_title.clone(),
+                schema_version: importer
+                    .type_schema
+                    .schema_version
+                    .clone()
+                    .unwrap_or_default(),
+                ..ArtifactTypeRef::default()
+            }),
+            uri,
+            metadata: Some(importer.metadata.clone().unwrap_or_default()),
+            ..RuntimeArtifact::default()
+        };
+        let outputs = Bindings {
+            artifacts: [(output, vec![artifact])].into(),
+            ..Bindings::default()
+        };
+        self.progress
+            .finished(path, Outcome::Succeeded, Duration::ZERO);
+        self.record(
+            task_dir,
+            TaskRecord::new(path, Outcome::Succeeded, task_dir),
+            Some(&outputs),
+        )?;
+        Ok(outputs)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_container(
+        &self,
+        path: &str,
+        task: &PipelineTaskSpec,
+        component: &ComponentSpec,
+        container: &ContainerSpec,
+        inputs: Bindings,
+        task_dir: &Path,
+        cancel: &AtomicBool,
+    ) -> Result<Bindings, LocalError> {
+        let caching = self.cache.as_ref().filter(|_| {
+            task.caching_options
+                .as_ref()
+                .is_some_and(|c| c.enable_cache)
+        });
         let cache_key = caching.map(|_| Cache::key(component, container, &inputs));
-        if let (Some(cache), Some(key)) = (caching, &cache_key) {
-            if let Some(entry) = cache.lookup(key) {
-                self.progress.finished(path, Outcome::Cached, Duration::ZERO);
-                self.record(task_dir, TaskRecord {
+        if let (Some(cache), Some(key)) = (caching, &cache_key)
+            && let Some(entry) = cache.lookup(key)
+        {
+            self.progress
+                .finished(path, Outcome::Cached, Duration::ZERO);
+            self.record(
+                task_dir,
+                TaskRecord {
                     task: path.to_owned(),
                     status: Outcome::Cached.as_str(),
                     attempts: 0,
@@ -191,61 +489,106 @@ impl<'a> Run<'a> {
                     dir: task_dir.to_owned(),
                     cached_from: Some(entry.task_dir.clone()),
                     error: None,
-                }, Some(&entry.outputs))?;
-                return Ok(entry.outputs);
-            }
+                },
+                Some(&entry.outputs),
+            )?;
+            return Ok(entry.outputs);
         }
         let input = executor_input(component, &inputs, task_dir);
         let input_json = serde_json::to_string(&input).expect("ExecutorInput serialises");
-        write_atomic(&task_dir.join("executor_input.json"), input_json.as_bytes())
-            .map_err(LocalError::io("cannot write", task_dir.join("executor_input.json")))?;
-        let command: Vec<String> = container.command.iter().chain(&container.args).cloned().collect();
+        write_atomic(&task_dir.join("executor_input.json"), input_json.as_bytes()).map_err(
+            LocalError::io("cannot write", task_dir.join("executor_input.json")),
+        )?;
+        let command: Vec<String> = container
+            .command
+            .iter()
+            .chain(&container.args)
+            .cloned()
+            .collect();
         let Some(program) = command.first() else {
-            return Err(LocalError::task(path, format!("executor '{label}' has no command")));
+            return Err(LocalError::task(path, "the container has no command"));
         };
-        let binary = self.binaries.resolve(program).map_err(|c| LocalError::task(path, c))?;
+        let binary = self
+            .binaries
+            .resolve(program)
+            .map_err(|c| LocalError::task(path, c))?;
         let mut argv = substitute_placeholders(&command, &input, &input_json);
         argv[0] = binary.to_string_lossy().into_owned();
-        let env: Vec<(String, String)> = container.env.iter().map(|e| (e.name.clone(), e.value.clone())).collect();
+        let env: Vec<(String, String)> = container
+            .env
+            .iter()
+            .map(|e| (e.name.clone(), e.value.clone()))
+            .collect();
         let log = task_dir.join("log");
 
-        let Some(_slot) = self.slots.acquire(&self.cancel) else {
+        let Some(_slot) = self.slots.acquire(cancel) else {
             return Err(LocalError::task(path, "cancelled before it started"));
         };
         self.progress.started(path);
         let started = Instant::now();
         let reset = || reset_outputs(task_dir);
-        let result = run_with_retries(&argv, &env, &log, task.retry_policy.as_ref(), &self.cancel, reset);
+        let result = run_with_retries(&argv, &env, &log, task.retry_policy.as_ref(), cancel, reset);
         let took = started.elapsed();
         let attempts = match result {
             Ok(attempts) => attempts,
             Err(failure) => {
-                let outcome = if failure.cancelled { Outcome::Cancelled } else { Outcome::Failed };
-                return Err(self.task_failed(path, task_dir, failure.cause, failure.attempts, took, outcome));
+                let outcome = if failure.cancelled {
+                    Outcome::Cancelled
+                } else {
+                    Outcome::Failed
+                };
+                return Err(self.task_failed(
+                    path,
+                    task_dir,
+                    failure.cause,
+                    failure.attempts,
+                    took,
+                    outcome,
+                ));
             }
         };
-        let outputs = collect_outputs(component, &input)
-            .map_err(|cause| self.task_failed(path, task_dir, cause, attempts, took, Outcome::Failed))?;
+        let outputs = collect_outputs(component, &input).map_err(|cause| {
+            self.task_failed(path, task_dir, cause, attempts, took, Outcome::Failed)
+        })?;
         self.progress.finished(path, Outcome::Succeeded, took);
-        self.record(task_dir, TaskRecord {
-            task: path.to_owned(),
-            status: Outcome::Succeeded.as_str(),
-            attempts,
-            seconds: took.as_secs_f64(),
-            dir: task_dir.to_owned(),
-            cached_from: None,
-            error: None,
-        }, Some(&outputs))?;
+        self.record(
+            task_dir,
+            TaskRecord {
+                task: path.to_owned(),
+                status: Outcome::Succeeded.as_str(),
+                attempts,
+                seconds: took.as_secs_f64(),
+                dir: task_dir.to_owned(),
+                cached_from: None,
+                error: None,
+            },
+            Some(&outputs),
+        )?;
         if let (Some(cache), Some(key)) = (caching, cache_key) {
-            let entry = CacheEntry { task_dir: task_dir.to_owned(), run_id: self.run_id.clone(), outputs: outputs.clone() };
-            cache.store(&key, &entry).map_err(LocalError::io("cannot write the cache index under", self.run_dir.clone()))?;
+            let entry = CacheEntry {
+                task_dir: task_dir.to_owned(),
+                run_id: self.run_id.clone(),
+                outputs: outputs.clone(),
+            };
+            cache.store(&key, &entry).map_err(LocalError::io(
+                "cannot write the cache index under",
+                self.run_dir.clone(),
+            ))?;
         }
         Ok(outputs)
     }
 }
 
 impl Run<'_> {
-    fn task_failed(&self, path: &str, task_dir: &Path, cause: String, attempts: u32, took: Duration, outcome: Outcome) -> LocalError {
+    fn task_failed(
+        &self,
+        path: &str,
+        task_dir: &Path,
+        cause: String,
+        attempts: u32,
+        took: Duration,
+        outcome: Outcome,
+    ) -> LocalError {
         self.progress.finished(path, outcome, took);
         let record = TaskRecord {
             task: path.to_owned(),
@@ -260,11 +603,21 @@ impl Run<'_> {
             self.progress.message(&format!("warning: {err}"));
         }
         let log = task_dir.join("log");
-        LocalError::TaskFailed { task: path.to_owned(), cause, log_tail: log_tail(&log, LOG_TAIL_LINES), log }
+        LocalError::TaskFailed {
+            task: path.to_owned(),
+            cause,
+            log_tail: log_tail(&log, LOG_TAIL_LINES),
+            log,
+        }
     }
 
     /// Writes `task.json` in the task folder and adds the task to the run record.
-    fn record(&self, task_dir: &Path, record: TaskRecord, outputs: Option<&Bindings>) -> Result<(), LocalError> {
+    fn record(
+        &self,
+        task_dir: &Path,
+        record: TaskRecord,
+        outputs: Option<&Bindings>,
+    ) -> Result<(), LocalError> {
         let mut json = serde_json::to_value(&record).expect("task records serialise");
         if let Some(outputs) = outputs {
             json["outputs"] = serde_json::to_value(outputs).expect("bindings serialise");
@@ -292,18 +645,97 @@ fn reset_outputs(task_dir: &Path) -> std::io::Result<()> {
     }
 }
 
+/// An exit handler's task: it runs when its upstream tasks finished, failed or not.
+fn is_exit_task(task: &PipelineTaskSpec) -> bool {
+    task.trigger_policy.as_ref().and_then(|t| t.strategy)
+        == Some(TriggerStrategy::AllUpstreamTasksCompleted)
+}
+
+/// The inputs of each iteration of a loop task: the task's inputs plus the item.
+fn loop_iterations(
+    path: &str,
+    task: &PipelineTaskSpec,
+    inputs: &Bindings,
+) -> Result<Vec<Bindings>, LocalError> {
+    let with_item = |item_input: &str, item: Value| {
+        let mut iteration = inputs.clone();
+        iteration.parameters.insert(item_input.to_owned(), item);
+        iteration
+    };
+    if let Some(iterator) = &task.parameter_iterator {
+        let items = match &iterator.items {
+            ParameterItems::Raw(json) => serde_json::from_str::<Value>(json).map_err(|e| {
+                LocalError::task(path, format!("loop items {json:?} are not JSON: {e}"))
+            })?,
+            ParameterItems::InputParameter(name) => {
+                inputs.parameters.get(name).cloned().ok_or_else(|| {
+                    LocalError::task(path, format!("loop input '{name}' has no value"))
+                })?
+            }
+        };
+        // kfp passes a list given as text (a STRING output) parsed.
+        let items = match items {
+            Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            other => other,
+        };
+        let Value::Array(items) = items else {
+            return Err(LocalError::task(
+                path,
+                format!("loop items are not a list: {items}"),
+            ));
+        };
+        return Ok(items
+            .into_iter()
+            .map(|item| with_item(&iterator.item_input, item))
+            .collect());
+    }
+    let iterator = task
+        .artifact_iterator
+        .as_ref()
+        .expect("called for loop tasks");
+    let artifacts = inputs
+        .artifacts
+        .get(&iterator.items.input_artifact)
+        .cloned()
+        .unwrap_or_default();
+    Ok(artifacts
+        .into_iter()
+        .map(|artifact| {
+            let mut iteration = inputs.clone();
+            iteration
+                .artifacts
+                .insert(iterator.item_input.clone(), vec![artifact]);
+            iteration
+        })
+        .collect())
+}
+
 fn task_path(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() { name.to_owned() } else { format!("{prefix}/{name}") }
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}/{name}")
+    }
 }
 
 /// Each task's upstream tasks: `dependentTasks` plus every producer its inputs name.
-fn dependencies<'d>(prefix: &str, dag: &'d DagSpec) -> Result<HashMap<&'d str, BTreeSet<&'d str>>, LocalError> {
+fn dependencies<'d>(
+    prefix: &str,
+    dag: &'d DagSpec,
+) -> Result<HashMap<&'d str, BTreeSet<&'d str>>, LocalError> {
     let mut all = HashMap::new();
     for (name, task) in &dag.tasks {
-        let mut upstream: BTreeSet<&str> = task.dependent_tasks.iter().map(String::as_str).collect();
+        let mut upstream: BTreeSet<&str> =
+            task.dependent_tasks.iter().map(String::as_str).collect();
         for source in task.inputs.parameters.values() {
-            if let TaskInputParameter::TaskOutputParameter(output) = source {
-                upstream.insert(&output.producer_task);
+            match &source.source {
+                TaskInputParameter::TaskOutputParameter(output) => {
+                    upstream.insert(&output.producer_task);
+                }
+                TaskInputParameter::TaskFinalStatus(status) => {
+                    upstream.insert(&status.producer_task);
+                }
+                _ => {}
             }
         }
         for source in task.inputs.artifacts.values() {
@@ -312,7 +744,10 @@ fn dependencies<'d>(prefix: &str, dag: &'d DagSpec) -> Result<HashMap<&'d str, B
             }
         }
         if let Some(missing) = upstream.iter().find(|u| !dag.tasks.contains_key(**u)) {
-            return Err(LocalError::task(&task_path(prefix, name), format!("depends on task '{missing}', which is not in its DAG")));
+            return Err(LocalError::task(
+                &task_path(prefix, name),
+                format!("depends on task '{missing}', which is not in its DAG"),
+            ));
         }
         all.insert(name.as_str(), upstream);
     }
@@ -320,7 +755,11 @@ fn dependencies<'d>(prefix: &str, dag: &'d DagSpec) -> Result<HashMap<&'d str, B
 }
 
 /// The DAG's outputs from its tasks' outputs, by the `outputs` selectors.
-fn dag_outputs(prefix: &str, dag: &DagSpec, completed: &HashMap<String, Bindings>) -> Result<Bindings, LocalError> {
+fn dag_outputs(
+    prefix: &str,
+    dag: &DagSpec,
+    completed: &HashMap<String, Bindings>,
+) -> Result<Bindings, LocalError> {
     let scope = if prefix.is_empty() { "root" } else { prefix };
     let missing = |what: String| LocalError::task(scope, format!("DAG output {what}"));
     let mut outputs = Bindings::default();
@@ -329,7 +768,12 @@ fn dag_outputs(prefix: &str, dag: &DagSpec, completed: &HashMap<String, Bindings
         let value = completed
             .get(&selector.producer_subtask)
             .and_then(|o| o.parameters.get(&selector.output_parameter_key))
-            .ok_or_else(|| missing(format!("'{name}': task '{}' has no output parameter '{}'", selector.producer_subtask, selector.output_parameter_key)))?;
+            .ok_or_else(|| {
+                missing(format!(
+                    "'{name}': task '{}' has no output parameter '{}'",
+                    selector.producer_subtask, selector.output_parameter_key
+                ))
+            })?;
         outputs.parameters.insert(name.clone(), value.clone());
     }
     for (name, spec) in &dag.outputs.artifacts {
@@ -338,7 +782,12 @@ fn dag_outputs(prefix: &str, dag: &DagSpec, completed: &HashMap<String, Bindings
             let produced = completed
                 .get(&selector.producer_subtask)
                 .and_then(|o| o.artifacts.get(&selector.output_artifact_key))
-                .ok_or_else(|| missing(format!("'{name}': task '{}' has no output artifact '{}'", selector.producer_subtask, selector.output_artifact_key)))?;
+                .ok_or_else(|| {
+                    missing(format!(
+                        "'{name}': task '{}' has no output artifact '{}'",
+                        selector.producer_subtask, selector.output_artifact_key
+                    ))
+                })?;
             artifacts.extend(produced.iter().cloned());
         }
         outputs.artifacts.insert(name.clone(), artifacts);
@@ -363,7 +812,10 @@ impl Drop for Slot<'_> {
 
 impl Slots {
     fn new(count: usize) -> Self {
-        Self { free: Mutex::new(count), freed: Condvar::new() }
+        Self {
+            free: Mutex::new(count),
+            freed: Condvar::new(),
+        }
     }
 
     /// Waits for a free slot; `None` once the run is cancelled.
@@ -377,7 +829,11 @@ impl Slots {
                 *free -= 1;
                 return Some(Slot(self));
             }
-            free = self.freed.wait_timeout(free, Duration::from_millis(50)).expect("slots lock").0;
+            free = self
+                .freed
+                .wait_timeout(free, Duration::from_millis(50))
+                .expect("slots lock")
+                .0;
         }
     }
 }
