@@ -37,8 +37,8 @@ pub mod prelude {
     pub use crate::{Pipeline, Result};
     pub use kfp_compiler::dsl::{
         Artifact, ArtifactListRef, ArtifactRef, ArtifactType, ClassificationMetrics, Collected, Condition, Dataset,
-        ExitHandler, Html, If, Markdown, Metrics, Model, ParallelFor, Param, SlicedClassificationMetrics, Task,
-        TaskFinalStatus,
+        ExitHandler, Html, If, ImportOptions, Markdown, Metrics, Model, ParallelFor, Param,
+        SlicedClassificationMetrics, Task, TaskFinalStatus, importer, importer_with,
     };
     pub use kfp_macros::{ComponentOutputs, StructParam, component, pipeline};
     pub use kfp_runtime::executor::{Input, Output};
@@ -54,7 +54,8 @@ pub mod __private {
     pub use kfp_compiler::dsl::{
         Argument, ArtifactListRef, ArtifactRef, ArtifactType, ComponentDef, ComponentReturn, ContainerDef, Distributed,
         Implementation, InputDef, InputKind, IntoArtifact, IntoArtifactList, IntoParam, OutputDef, OutputKind,
-        Param, ParamType, ParameterSink, Resources, RetrySettings, Task, TaskId, build_graph,
+        Param, ParamType, ParameterSink, PipelineReturn, Resources, RetrySettings, Task, TaskId, build_graph,
+        record_pipeline_outputs,
     };
     pub use kfp_compiler::ir::ParameterType;
     pub use kfp_runtime::executor::{ComponentEntry, ExecutorContext, ExecutorError};

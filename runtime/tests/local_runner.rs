@@ -212,7 +212,7 @@ fn missing_pipeline_argument_is_reported_before_anything_runs() {
     .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "pipeline argument '(pipeline)': input 'n': neither value nor default value provided for non-optional parameter"
+        "pipeline argument 'n': required and has no default; pass n=VALUE"
     );
     assert!(!root.path().join("train-pipeline").exists());
 }

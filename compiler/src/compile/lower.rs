@@ -87,6 +87,7 @@ impl<'a> Lowering<'a> {
         let root = ComponentSpec {
             dag: Some(dag),
             input_definitions: input_definitions(&pipeline.inputs),
+            output_definitions: output_definitions(&pipeline.outputs),
             ..Default::default()
         };
         if !self.errors.is_empty() {
@@ -118,9 +119,41 @@ impl<'a> Lowering<'a> {
         let group_names = graph.groups.iter().map(|g| format!("{}-{}", g.kind.prefix(), g.number)).collect();
         let mut body =
             Body { graph, inputs, task_keys, group_names, group_components: BTreeMap::new(), path: path.to_owned() };
-        let (dag, needs) = self.lower_scope(&mut body, None);
+        let (mut dag, needs) = self.lower_scope(&mut body, None);
         // At the top, every channel resolves directly; a leftover need is a bug of ours.
         debug_assert!(needs.is_empty(), "top-level DAG needs inputs: {:?}", needs.keys().collect::<Vec<_>>());
+        for (name, source) in &graph.outputs {
+            let top_level = |task: &crate::dsl::TaskId| task.graph == graph.id && graph.tasks[task.index].parent.is_none();
+            match source {
+                Argument::TaskParam { task, key } if top_level(task) => {
+                    dag.outputs.parameters.insert(
+                        name.to_string(),
+                        DagOutputParameterSpec {
+                            value_from_parameter: ParameterSelector {
+                                output_parameter_key: key.to_string(),
+                                producer_subtask: body.task_keys[task.index].clone(),
+                            },
+                        },
+                    );
+                }
+                Argument::TaskArtifact { task, key } if top_level(task) => {
+                    dag.outputs.artifacts.insert(
+                        name.to_string(),
+                        DagOutputArtifactSpec {
+                            artifact_selectors: vec![ArtifactSelector {
+                                output_artifact_key: key.to_string(),
+                                producer_subtask: body.task_keys[task.index].clone(),
+                            }],
+                        },
+                    );
+                }
+                _ => self.error(
+                    None,
+                    &format!("{path}outputs.{name}"),
+                    "a pipeline returns an output of one of its top-level tasks (not an input, a constant, or a task inside a condition or loop)".into(),
+                ),
+            }
+        }
         dag
     }
 
@@ -262,6 +295,23 @@ impl<'a> Lowering<'a> {
                 task_spec.retry_policy = task.overrides.retry.as_ref().or(container.retry.as_ref()).map(retry);
                 display_name = display_name.or_else(|| container.display_name.clone());
                 container.caching
+            }
+            Implementation::Importer(importer) => {
+                let executor_key = format!("exec-{unique}");
+                let artifact_uri = match task.arguments.iter().find(|(name, _)| *name == "uri") {
+                    Some((_, Argument::Constant(uri))) => ImporterUri::Constant(uri.clone()),
+                    _ => ImporterUri::RuntimeParameter("uri".into()),
+                };
+                let importer = ImporterSpec {
+                    artifact_uri,
+                    metadata: importer.metadata.clone(),
+                    reimport: importer.reimport,
+                    type_schema: importer.schema.clone(),
+                };
+                self.executors.insert(executor_key.clone(), ExecutorSpec { container: None, importer: Some(importer) });
+                spec.executor_label = Some(executor_key);
+                task_spec.retry_policy = task.overrides.retry.as_ref().map(retry);
+                true
             }
             Implementation::Graph(inner) => {
                 spec.dag = Some(self.lower_body(inner, &component.inputs, &format!("{where_}/")));

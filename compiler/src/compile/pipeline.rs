@@ -3,7 +3,7 @@
 use super::error::CompileErrors;
 use super::lower::Lowering;
 use super::validate::validate;
-use crate::dsl::{Graph, InputDef};
+use crate::dsl::{Graph, InputDef, OutputDef};
 use crate::ir::PipelineSpec;
 use std::sync::Arc;
 
@@ -16,6 +16,7 @@ pub struct PipelineDef {
     pub description: Option<&'static str>,
     pub pipeline_root: Option<&'static str>,
     pub inputs: Vec<InputDef>,
+    pub outputs: Vec<OutputDef>,
     pub graph: Arc<Graph>,
 }
 

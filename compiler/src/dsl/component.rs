@@ -22,6 +22,17 @@ pub enum Implementation {
     Container(ContainerDef),
     /// A pipeline used as a component: a DAG of tasks.
     Graph(Arc<Graph>),
+    /// kfp's `dsl.importer`: registers an existing artifact by URI.
+    Importer(ImporterDef),
+}
+
+/// Settings of an importer task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImporterDef {
+    pub schema: ArtifactTypeSchema,
+    /// Register the artifact again even if one with this URI exists.
+    pub reimport: bool,
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Container settings from the `#[component(...)]` attribute.

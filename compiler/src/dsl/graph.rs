@@ -27,6 +27,8 @@ pub struct Graph {
     open: Vec<usize>,
     /// kfp's counter for generated names (`condition-N`, `for-loop-N`, `loop-item-param-N`).
     counter: u32,
+    /// What the body returned: the pipeline's outputs, by output name.
+    pub outputs: Vec<(&'static str, Argument)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +108,7 @@ pub fn build_graph(body: impl FnOnce()) -> Graph {
         next.set(id + 1);
         id
     });
-    let graph = Graph { id, tasks: Vec::new(), groups: Vec::new(), order: Vec::new(), open: Vec::new(), counter: 0 };
+    let graph = Graph { id, tasks: Vec::new(), groups: Vec::new(), order: Vec::new(), open: Vec::new(), counter: 0, outputs: Vec::new() };
     BUILDING.with(|stack| stack.borrow_mut().push(graph));
     // Pop even if the body panics, so a caught panic leaves no stale graph behind.
     struct Pop;

@@ -10,6 +10,7 @@ mod component;
 mod condition;
 mod control;
 mod graph;
+mod importer;
 mod outputs;
 mod quantity;
 mod task;
@@ -17,13 +18,14 @@ mod types;
 
 pub use channel::{Argument, ArtifactListRef, ArtifactRef, IntoArtifact, IntoArtifactList, IntoParam, Param};
 pub use component::{
-    ComponentDef, ContainerDef, Distributed, Implementation, InputDef, InputKind, OutputDef, OutputKind, Resources,
+    ComponentDef, ContainerDef, Distributed, Implementation, ImporterDef, InputDef, InputKind, OutputDef, OutputKind, Resources,
     RetrySettings,
 };
 pub use condition::{Comparable, Condition, IntoOperand, Operand};
 pub use control::{Branches, Collected, ExitHandler, If, IntoLoopItems, Loop, LoopItems, LoopSpec, ParallelFor};
 pub use graph::{Graph, GroupId, GroupKind, GroupNode, Node, TaskId, TaskNode, TaskOverrides, add_task, build_graph};
-pub use outputs::{ComponentReturn, ParameterSink};
+pub use importer::{ImportOptions, Imported, importer, importer_with};
+pub use outputs::{ComponentReturn, ParameterSink, PipelineOutput, PipelineReturn, record_pipeline_outputs};
 pub use quantity::{cpu_to_cores, memory_to_gb};
 pub use task::Task;
 pub use types::*;

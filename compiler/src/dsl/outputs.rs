@@ -1,9 +1,9 @@
 //! What a component function returns, and how it becomes output parameters.
 
-use super::channel::Param;
+use super::channel::{Argument, ArtifactRef, IntoArtifact, Param};
 use super::component::{OutputDef, OutputKind};
-use super::graph::TaskId;
-use super::types::ParamType;
+use super::graph::{TaskId, with_graph};
+use super::types::{ArtifactType, ParamType};
 use crate::ir::ParameterType;
 
 /// Receives output parameter values when a component has run (implemented by the executor).
@@ -51,4 +51,66 @@ impl<T: ParamType> ComponentReturn for T {
         sink.put(SINGLE_OUTPUT, T::TYPE, serde_json::to_value(self)?);
         Ok(())
     }
+}
+
+/// What a pipeline returns: nothing, or one channel that becomes its output `Output` (a
+/// parameter or an artifact of one of its top-level tasks).
+#[diagnostic::on_unimplemented(
+    message = "a pipeline cannot return `{Self}`",
+    note = "return nothing, a `Param<T>` or an `ArtifactRef<A>` produced by one of its tasks"
+)]
+pub trait PipelineReturn {
+    /// What a task of this pipeline exposes as `outputs`.
+    type Handles: Copy;
+    fn output_definitions() -> Vec<OutputDef>;
+    fn handles(task: TaskId) -> Self::Handles;
+    fn sources(self) -> Vec<(&'static str, Argument)>;
+}
+
+/// The single output of a pipeline used as a task: `task.outputs.output`.
+#[derive(Clone, Copy)]
+pub struct PipelineOutput<C> {
+    pub output: C,
+}
+
+impl PipelineReturn for () {
+    type Handles = ();
+    fn output_definitions() -> Vec<OutputDef> {
+        Vec::new()
+    }
+    fn handles(_: TaskId) -> Self::Handles {}
+    fn sources(self) -> Vec<(&'static str, Argument)> {
+        Vec::new()
+    }
+}
+
+impl<T: ParamType> PipelineReturn for Param<T> {
+    type Handles = PipelineOutput<Param<T>>;
+    fn output_definitions() -> Vec<OutputDef> {
+        vec![OutputDef { name: SINGLE_OUTPUT, kind: OutputKind::Parameter(T::TYPE) }]
+    }
+    fn handles(task: TaskId) -> Self::Handles {
+        PipelineOutput { output: Param::task_output(task, SINGLE_OUTPUT) }
+    }
+    fn sources(self) -> Vec<(&'static str, Argument)> {
+        vec![(SINGLE_OUTPUT, self.to_argument())]
+    }
+}
+
+impl<A: ArtifactType> PipelineReturn for ArtifactRef<A> {
+    type Handles = PipelineOutput<ArtifactRef<A>>;
+    fn output_definitions() -> Vec<OutputDef> {
+        vec![OutputDef { name: SINGLE_OUTPUT, kind: OutputKind::Artifact { schema: A::schema(), list: false } }]
+    }
+    fn handles(task: TaskId) -> Self::Handles {
+        PipelineOutput { output: ArtifactRef::task_output(task, SINGLE_OUTPUT) }
+    }
+    fn sources(self) -> Vec<(&'static str, Argument)> {
+        vec![(SINGLE_OUTPUT, IntoArtifact::<A>::into_argument(self))]
+    }
+}
+
+/// Records what the pipeline body under construction returned.
+pub fn record_pipeline_outputs(outputs: Vec<(&'static str, Argument)>) {
+    with_graph("a pipeline output", |graph| graph.outputs = outputs);
 }

@@ -7,7 +7,8 @@ use crate::component::expand::{input_defs, option_str};
 use crate::interface::{Interface, module_name};
 use crate::signature::{Param, ParamKind};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::ItemFn;
 
 pub fn expand(pipeline: &Pipeline, function: &ItemFn) -> TokenStream {
@@ -39,10 +40,23 @@ pub fn expand(pipeline: &Pipeline, function: &ItemFn) -> TokenStream {
     let description = option_str(pipeline.description.as_deref());
     let display_name = option_str(pipeline.display_name.as_deref());
     let pipeline_root = option_str(pipeline.pipeline_root.as_deref());
-    let graph = quote!(::std::sync::Arc::new(::kfp::__private::build_graph(|| #body_fn(#(#handles),*))));
+    let returns = &pipeline.returns;
+    let pipeline_return = quote_spanned!(returns.span()=> <#returns as ::kfp::__private::PipelineReturn>);
+    let graph = quote!(::std::sync::Arc::new(::kfp::__private::build_graph(|| {
+        let outputs = #body_fn(#(#handles),*);
+        ::kfp::__private::record_pipeline_outputs(#pipeline_return::sources(outputs));
+    })));
+    let handles_type = quote!(#pipeline_return::Handles);
 
-    let interface =
-        Interface { name, vis, what: "pipeline", inputs: params.clone(), outputs: quote!(()), items: quote!() }.expand();
+    let interface = Interface {
+        name,
+        vis,
+        what: "pipeline",
+        inputs: params.clone(),
+        outputs: handles_type.clone(),
+        items: quote!(),
+    }
+    .expand();
     quote! {
         #[allow(non_camel_case_types)]
         #vis struct #name;
@@ -55,6 +69,7 @@ pub fn expand(pipeline: &Pipeline, function: &ItemFn) -> TokenStream {
                     description: #description,
                     pipeline_root: #pipeline_root,
                     inputs: ::std::vec![#(#inputs),*],
+                    outputs: #pipeline_return::output_definitions(),
                     graph: #graph,
                 }
             }
@@ -62,17 +77,19 @@ pub fn expand(pipeline: &Pipeline, function: &ItemFn) -> TokenStream {
 
         impl ::kfp::__private::Component for #name {
             type Args = #module::Args<#(#unset),*>;
-            type Outputs = ();
+            type Outputs = #handles_type;
             fn args() -> Self::Args {
                 #module::args()
             }
-            fn outputs(_task: ::kfp::__private::TaskId) -> Self::Outputs {}
+            fn outputs(task: ::kfp::__private::TaskId) -> Self::Outputs {
+                #pipeline_return::handles(task)
+            }
             fn definition() -> ::kfp::__private::ComponentDef {
                 ::kfp::__private::ComponentDef {
                     name: #key,
                     description: #description,
                     inputs: ::std::vec![#(#inputs),*],
-                    outputs: ::std::vec::Vec::new(),
+                    outputs: #pipeline_return::output_definitions(),
                     implementation: ::kfp::__private::Implementation::Graph(#graph),
                 }
             }
@@ -80,7 +97,7 @@ pub fn expand(pipeline: &Pipeline, function: &ItemFn) -> TokenStream {
 
         #(#attrs)*
         #[allow(non_snake_case, unused_variables)]
-        fn #body_fn(#(#body_params),*) #body
+        fn #body_fn(#(#body_params),*) -> #returns #body
 
         #interface
     }

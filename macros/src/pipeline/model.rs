@@ -12,6 +12,8 @@ pub struct Pipeline {
     pub description: Option<String>,
     pub pipeline_root: Option<String>,
     pub params: Vec<Param>,
+    /// What the body returns: `()`, a `Param<T>` or an `ArtifactRef<A>`.
+    pub returns: syn::Type,
 }
 
 const KNOWN: &[&str] = &["name", "display_name", "description", "pipeline_root"];
@@ -21,9 +23,6 @@ impl Pipeline {
     pub fn parse(attr: TokenStream, function: &mut ItemFn) -> syn::Result<Self> {
         let mut errors = Errors::default();
         signature::check_plain_fn(&function.sig, &mut errors);
-        if let syn::ReturnType::Type(_, ty) = &function.sig.output {
-            errors.push(syn::Error::new_spanned(ty, "pipelines return nothing: their tasks' outputs are the results"));
-        }
         let params = signature::params(&function.sig, false, &mut errors);
         let mut pipeline = Pipeline {
             name: function.sig.ident.to_string(),
@@ -31,6 +30,10 @@ impl Pipeline {
             description: signature::doc_comment(&function.attrs),
             pipeline_root: None,
             params,
+            returns: match &function.sig.output {
+                syn::ReturnType::Default => syn::parse_quote!(()),
+                syn::ReturnType::Type(_, ty) => (**ty).clone(),
+            },
         };
         for arg in errors.take(parse_args(attr)).unwrap_or_default() {
             let value = || arg.string().map(|s| s.value());

@@ -111,17 +111,15 @@ impl LocalRunner {
             .dag
             .as_ref()
             .ok_or_else(|| LocalError::task("root", "the pipeline root has no dag"))?;
-        let scope = driver::Bindings {
-            parameters: self.options.arguments.clone().into_iter().collect(),
-            ..Default::default()
-        };
-        let scope = complete_inputs("root", &self.spec.root, scope).map_err(|err| match err {
-            LocalError::Task { cause, .. } => LocalError::Argument {
-                name: "(pipeline)".into(),
-                cause,
-            },
-            other => other,
-        })?;
+        for (name, spec) in &self.spec.root.input_definitions.parameters {
+            let given = self.options.arguments.get(name).is_some_and(|v| !v.is_null());
+            if !given && !spec.is_optional && spec.default_value.as_ref().is_none_or(Value::is_null) {
+                let cause = format!("required and has no default; pass {name}=VALUE");
+                return Err(LocalError::Argument { name: name.clone(), cause });
+            }
+        }
+        let scope = Bindings { parameters: self.options.arguments.clone().into_iter().collect(), ..Default::default() };
+        let scope = complete_inputs("pipeline inputs", &self.spec.root, scope)?;
         let run_id = self.options.run_id.clone().unwrap_or_else(new_run_id);
         let run_dir = self
             .options
