@@ -22,6 +22,8 @@ pub mod app;
 pub mod cli;
 
 pub use kfp_compiler as compiler;
+/// Kubernetes pod settings for tasks (Python's kfp-kubernetes): tolerations, node affinity, volumes.
+pub use kfp_compiler::dsl::kubernetes;
 pub use kfp_runtime as runtime;
 
 /// `Result` with `anyhow::Error` as the default error, for component functions.
@@ -38,7 +40,7 @@ pub mod prelude {
     pub use kfp_compiler::dsl::{
         Artifact, ArtifactListRef, ArtifactRef, ArtifactType, ClassificationMetrics, Collected, Condition, Dataset,
         ExitHandler, Html, If, ImportOptions, Markdown, Metrics, Model, ParallelFor, Param,
-        SlicedClassificationMetrics, Task, TaskFinalStatus, importer, importer_with,
+        SlicedClassificationMetrics, Task, TaskFinalStatus, importer, importer_with, placeholders,
     };
     pub use kfp_macros::{ComponentOutputs, StructParam, component, pipeline};
     pub use kfp_runtime::executor::{Input, Output};

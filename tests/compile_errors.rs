@@ -37,7 +37,7 @@ fn caching_off() {
 
 #[test]
 fn the_pipeline_wide_caching_switch_yields_to_task_settings() {
-    let spec = compile(&caching_off.definition(), &CompileOptions { enable_caching: false }).unwrap();
+    let spec = compile(&caching_off.definition(), &CompileOptions { enable_caching: false }).unwrap().spec;
     let tasks = &spec.root.dag.as_ref().unwrap().tasks;
     assert!(!tasks["step"].caching_options.as_ref().unwrap().enable_cache);
     assert!(tasks["step-2"].caching_options.as_ref().unwrap().enable_cache);

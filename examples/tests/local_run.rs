@@ -118,3 +118,64 @@ fn training_pipeline_runs_locally() {
         1
     );
 }
+
+#[test]
+fn control_flow_pipeline_runs_locally() {
+    let scratch = Scratch::new("control-flow");
+    let file = compile(&scratch.0.join("compiled"), "control-flow");
+    let summary = run_locally(&file, &scratch.0.join("root"), &[r#"words=["a","b"]"#]);
+    let run = summary.run_dir;
+    let output = |task: &str| read(run.join(task).join("outputs/Output"));
+    assert_eq!(output("exit-handler-1/flip-coin"), "heads");
+    // If(heads) ran; the elif and else branches were skipped.
+    assert_eq!(
+        output("exit-handler-1/condition-branches-2/condition-3/echo"),
+        "heads"
+    );
+    let status = |task: &str| {
+        summary
+            .tasks
+            .iter()
+            .find(|t| t.task == task)
+            .map(|t| t.status)
+    };
+    assert_eq!(
+        status("exit-handler-1/condition-branches-2/condition-4"),
+        Some("skipped")
+    );
+    assert_eq!(
+        status("exit-handler-1/condition-branches-2/condition-5"),
+        Some("skipped")
+    );
+    // ParallelFor over the words, collected back in order.
+    assert_eq!(output("exit-handler-1/for-loop-7/0/echo-4"), "a");
+    assert_eq!(output("exit-handler-1/for-loop-7/1/echo-4"), "b");
+    assert_eq!(output("exit-handler-1/join-messages"), "a,b");
+    // A loop over structs reads a field through its expression selector.
+    assert_eq!(output("exit-handler-1/for-loop-9/0/echo-5"), "x");
+    // The exit handler saw the guarded group succeed.
+    assert_eq!(output("report-status"), "exit-handler-1 ended SUCCEEDED");
+}
+
+#[test]
+fn composition_pipeline_runs_locally() {
+    let scratch = Scratch::new("composition");
+    let file = compile(&scratch.0.join("compiled"), "composition");
+    let summary = run_locally(&file, &scratch.0.join("root"), &[]);
+    assert_eq!(
+        summary.outputs.parameters["Output"],
+        "gs://bucket/data.csv (1 metadata keys)"
+    );
+    assert_eq!(
+        read(summary.run_dir.join("describe-2/outputs/Output")),
+        "gs://x/y (0 metadata keys)"
+    );
+    assert_eq!(
+        read(
+            summary
+                .run_dir
+                .join("model-maker/make-model/artifacts/model")
+        ),
+        "weights"
+    );
+}

@@ -2,18 +2,23 @@
 //! the pipeline step of a distributed component.
 
 use crate::launcher::{WaitOptions, run_job};
+use crate::relay::{self, Receiver};
 use crate::pytorchjob::{JobTarget, build, job_name};
 use kfp_compiler::compile::LaunchSpec;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 /// Overrides the 24 h default of how long the job may run.
 pub const TIMEOUT_ENV: &str = "KFP_PYTORCHJOB_TIMEOUT_SECS";
 
-/// Parses the arguments (without the program name), applies the job and waits for it; prints
-/// progress to stderr and the reason of a failure as one `error:` line.
-pub fn launcher_main(args: &[String]) -> ExitCode {
-    match launch(args) {
+/// Parses the arguments (without the program name), applies the job and waits for it, and
+/// receives the files at `outputs` (the step's declared output paths) from the job's rank-0 pod
+/// through the [`crate::relay`]; prints progress to stderr and the reason of a failure as one
+/// `error:` line.
+pub fn launcher_main(args: &[String], outputs: &[PathBuf]) -> ExitCode {
+    match launch(args, outputs) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -22,8 +27,8 @@ pub fn launcher_main(args: &[String]) -> ExitCode {
     }
 }
 
-fn launch(args: &[String]) -> Result<(), String> {
-    let (spec, rest) = LaunchSpec::parse_args(args).map_err(|e| e.to_string())?;
+fn launch(args: &[String], outputs: &[PathBuf]) -> Result<(), String> {
+    let (mut spec, rest) = LaunchSpec::parse_args(args).map_err(|e| e.to_string())?;
     let executor_input = flag_value(&rest, "--executor-input")?;
     let component = flag_value(&rest, "--function-to-execute")?;
     let binary = std::env::current_exe().map_err(|e| format!("cannot find this binary's path: {e}"))?;
@@ -44,6 +49,20 @@ fn launch(args: &[String]) -> Result<(), String> {
         backoff_limit: 0,
         active_deadline_seconds: Some(timeout.as_secs()),
     };
+    let receiver = match outputs.is_empty() {
+        true => None,
+        false => {
+            let token = relay::new_token().map_err(|e| format!("cannot make a relay token: {e}"))?;
+            let receiver = Receiver::start(SocketAddr::from(([0, 0, 0, 0], 0)), token.clone(), outputs.to_vec())
+                .map_err(|e| format!("cannot listen for the job's outputs: {e}"))?;
+            let ip: IpAddr = relay::pod_ip()?.parse().map_err(|e| format!("this pod's IP: {e}"))?;
+            let address = SocketAddr::new(ip, receiver.port()).to_string();
+            eprintln!("waiting for the job's outputs at {address}");
+            spec.env.push((relay::ADDRESS_ENV.to_owned(), address));
+            spec.env.push((relay::TOKEN_ENV.to_owned(), token));
+            Some(receiver)
+        }
+    };
     let job = build(&spec, &target);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -54,9 +73,22 @@ fn launch(args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("no Kubernetes configuration (in-cluster service account or KUBECONFIG): {e}"))?;
     drop(runtime);
     let options = WaitOptions { timeout, ..WaitOptions::default() };
-    let outcome = run_job(config, &job, &options, &mut |line| eprintln!("{line}")).map_err(|e| e.to_string())?;
+    let outcome = run_job(config, &job, &options, &mut |line| eprintln!("{line}"));
+    let received = receiver.map(Receiver::finish);
+    let outcome = outcome.map_err(|e| e.to_string())?;
     eprintln!("PyTorchJob {}/{} succeeded", outcome.namespace, outcome.name);
-    Ok(())
+    match received {
+        None => Ok(()),
+        Some(Some(files)) => {
+            eprintln!("received {} output file(s) from the job", files.len());
+            Ok(())
+        }
+        Some(None) => Err(format!(
+            "PyTorchJob {}/{} succeeded, but its Master pod sent no outputs (is the binary built with kfp-rs's relay, \
+             and may the job's pods reach this pod?)",
+            outcome.namespace, outcome.name
+        )),
+    }
 }
 
 /// The value of `--flag VALUE` or `--flag=VALUE`.

@@ -101,7 +101,8 @@ fn rust_ddp(out: &Path) -> (f64, bool) {
 fn peer(python: &Path, script: &Path, ddp: bool, threads: usize) -> (f64, bool) {
     let mut command = Command::new(python);
     if ddp {
-        command.args(["-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=0"]);
+        let port = kfp_runtime::train::launcher::free_port().expect("a free port");
+        command.args(["-m", "torch.distributed.run", "--nproc_per_node=2", &format!("--master_port={port}")]);
     }
     command.arg(script).arg(if ddp { "ddp" } else { "single" }).arg(format!("--threads={threads}"));
     let output = command.output().expect("run the PyTorch peer");

@@ -69,6 +69,8 @@ pub fn compile_deploy(pipelines: &[&dyn Pipeline], args: &CompileArgs, deploy: &
 /// file is written to a temporary name and renamed. Returns the lines to print.
 pub fn compile_all(pipelines: &[&dyn Pipeline], args: &CompileArgs) -> anyhow::Result<Vec<String>> {
     let definitions: Vec<_> = pipelines.iter().map(|p| p.definition()).collect();
+    // The container entrypoint dispatches on component names: refuse to compile an ambiguity.
+    super::Registry::from_pipelines(pipelines).map_err(|e| anyhow::anyhow!("error: {e}"))?;
     if args.list {
         return Ok(definitions.iter().map(|d| sanitize_k8s_name(d.name)).collect());
     }

@@ -119,6 +119,7 @@ fn container_tasks(graph: &Graph) -> Vec<(usize, &TaskNode, &ContainerDef)> {
             match &task.component.implementation {
                 Implementation::Container(container) => out.push((out.len(), task, container)),
                 Implementation::Graph(inner) => walk(inner, out),
+                // An importer runs no user binary.
                 Implementation::Importer(_) => {}
             }
         }

@@ -8,6 +8,7 @@
 
 mod compile;
 mod deploy;
+mod distributed;
 mod registry;
 
 pub use compile::{CompileArgs, compile_all, compile_deploy};
@@ -24,11 +25,14 @@ use std::process::ExitCode;
 pub fn main(pipelines: &[&dyn Pipeline]) -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(kfp_compiler::compile::LAUNCH_FLAG) {
-        return launch_pytorchjob(&args);
+        return distributed::launch_pytorchjob(&args);
     }
     if args.iter().any(|a| a.starts_with("--executor-input") || a.starts_with("--executor_input")) {
         return match Registry::from_pipelines(pipelines) {
-            Ok(registry) => kfp_runtime::executor::executor_main(args, &registry.entries()),
+            Ok(registry) => {
+                let status = kfp_runtime::executor::executor_main(args.clone(), &registry.entries());
+                if status == ExitCode::SUCCESS { distributed::relay_outputs(&args) } else { status }
+            }
             Err(error) => {
                 eprintln!("error: {error}");
                 ExitCode::FAILURE
@@ -36,15 +40,4 @@ pub fn main(pipelines: &[&dyn Pipeline]) -> ExitCode {
         };
     }
     compile::main(pipelines, std::env::args())
-}
-
-#[cfg(feature = "launcher")]
-fn launch_pytorchjob(args: &[String]) -> ExitCode {
-    kfp_k8s::launcher_main(args)
-}
-
-#[cfg(not(feature = "launcher"))]
-fn launch_pytorchjob(_args: &[String]) -> ExitCode {
-    eprintln!("error: this binary was built without kfp's `launcher` feature, so it cannot run a distributed component; enable it in Cargo.toml: kfp = {{ ..., features = [\"launcher\"] }}");
-    ExitCode::FAILURE
 }

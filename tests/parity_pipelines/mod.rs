@@ -7,6 +7,7 @@
 
 mod artifacts_io;
 mod caching_off_by_default;
+mod control_flow_numbering;
 mod data_passing;
 mod named_outputs;
 mod naming_and_nesting;
@@ -39,7 +40,7 @@ const fn twin(stem: &'static str, pipeline: &'static dyn Pipeline) -> Twin {
     Twin { stem, pipeline, caching_by_default: true }
 }
 
-/// Every parity pipeline; the last two are the crate's own examples.
+/// Every parity pipeline; the last four are the crate's own examples.
 pub const PARITY: &[Twin] = &[
     twin("params_all_types", &params_all_types::params_all_types),
     twin("artifacts_io", &artifacts_io::artifacts_io),
@@ -52,6 +53,7 @@ pub const PARITY: &[Twin] = &[
     twin("tricky_values", &tricky_values::tricky_values),
     twin("naming_and_nesting", &naming_and_nesting::naming_and_nesting),
     twin("raw_identifiers", &raw_identifiers::raw_identifiers),
+    twin("control_flow_numbering", &control_flow_numbering::control_flow_numbering),
     Twin {
         stem: "caching_off_by_default",
         pipeline: &caching_off_by_default::caching_off_by_default,
@@ -59,4 +61,6 @@ pub const PARITY: &[Twin] = &[
     },
     twin("hello_pipeline", &kfp_examples::minimal::hello_pipeline),
     twin("training", &kfp_examples::training::training),
+    twin("control_flow", &kfp_examples::control_flow::control_flow),
+    twin("composition", &kfp_examples::composition::composition),
 ];

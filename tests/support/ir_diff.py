@@ -5,8 +5,9 @@
 Ignores only what must differ between a Python-built and a Rust-built spec: sdkVersion, the
 container image/command/args, YAML key order and quoting, the names of component and executor
 keys (each task's component and executor are inlined under the task), `2` vs `2.0`, old vs new
-resource field forms (quantities compare in cores, bytes and counts), and descriptions (kfp reads
-docstrings its own way). Everything else must match.
+resource field forms (quantities compare in cores, bytes and counts), descriptions (kfp reads
+docstrings its own way), and the dangling `pipelinechannel--` inputs of kfp's invalid-IR quirk
+(see `dangling_channels`). Everything else must match.
 
 Prints one line per difference and `N differences`; exits 0 iff there are none.
 """
@@ -70,11 +71,12 @@ class Spec:
 
     def component(self, component):
         out = {}
+        declared = set(component.get("inputDefinitions", {}).get("parameters", {}))
         for key, value in component.items():
             if key in ("inputDefinitions", "outputDefinitions"):
                 out[key] = without_descriptions(value)
             elif key == "dag":
-                out["dag"] = self.dag(value)
+                out["dag"] = self.dag(value, declared)
             elif key == "executorLabel":
                 self.used_executors.add(value)
                 out["executor"] = self.executor(value)
@@ -82,20 +84,26 @@ class Spec:
                 out[key] = value
         return out
 
-    def dag(self, dag):
+    def dag(self, dag, declared):
         out = dict(dag)
-        out["tasks"] = {key: self.task(task) for key, task in dag.get("tasks", {}).items()}
+        out["tasks"] = {key: self.task(task, declared) for key, task in dag.get("tasks", {}).items()}
         return out
 
-    def task(self, task):
+    def task(self, task, declared):
+        dangling = dangling_channels(task, declared)
         out = {}
         for key, value in task.items():
             if key == "componentRef":
                 name = value.get("name")
                 self.used_components.add(name)
                 out["component"] = self.component(self.components.get(name, {"unresolved": name}))
+                for channel in dangling:
+                    out["component"].get("inputDefinitions", {}).get("parameters", {}).pop(channel, None)
             elif key == "dependentTasks":
                 out[key] = sorted(value)
+            elif key == "inputs" and dangling:
+                parameters = {k: v for k, v in value.get("parameters", {}).items() if k not in dangling}
+                out[key] = {**value, "parameters": parameters}
             else:
                 out[key] = value
         return out
@@ -110,6 +118,22 @@ class Spec:
         if label in self.platform_executors:
             executor["platform"] = self.platform_executors[label]
         return executor
+
+
+def dangling_channels(task, declared):
+    """Injected `pipelinechannel--` inputs that read a parent input the parent does not declare.
+
+    kfp 2.17 writes these for a loop over a literal list of dicts inside an ExitHandler or If
+    (its known invalid-IR quirk); the graph does not need them, so they are left out of the
+    comparison. validate_ir.py rejects them, so kfp-rs output cannot hide one here.
+    """
+    return {
+        name
+        for name, source in task.get("inputs", {}).get("parameters", {}).items()
+        if name.startswith("pipelinechannel--")
+        and "componentInputParameter" in source
+        and source["componentInputParameter"] not in declared
+    }
 
 
 def without_descriptions(definitions):

@@ -192,8 +192,14 @@ class Graph:
                     self.problems.append(f"{where}.inputs.{kind}.{name} is not an input of {ref}")
                 self.check_source(f"{where}.inputs.{kind}.{name}", source, output_kind, siblings, dependencies,
                                   parent_inputs.get(kind, {}), declared_kind.get(name))
+            # A ParallelFor's loop item is supplied by its iterator, not by a task input.
+            iterator = task.get(f"{output_kind.lower()}Iterator", {})
+            supplied = set(given.get(kind, {})) | ({iterator["itemInput"]} if "itemInput" in iterator else set())
+            items_from = iterator.get("items", {}).get(f"input{output_kind}")
+            if items_from is not None and items_from not in given.get(kind, {}):
+                self.problems.append(f"{where} iterates over {items_from!r}, which is not one of its inputs")
             for name, definition in declared_kind.items():
-                if not definition.get("isOptional") and name not in given.get(kind, {}):
+                if not definition.get("isOptional") and name not in supplied:
                     self.problems.append(f"{where} does not supply required input {kind}.{name} of {ref}")
 
     def check_source(self, where, source, output_kind, siblings, dependencies, parent_inputs, definition):

@@ -9,6 +9,7 @@ use super::cel;
 use super::launch::{self, LaunchSpec};
 use super::error::{CompileError, CompileErrors};
 use super::names::{UniqueNames, sanitize_k8s_name};
+use super::platform;
 use super::pipeline::{CompileOptions, PipelineDef};
 use crate::dsl::{
     Argument, ComponentDef, ContainerDef, Graph, GroupKind, Implementation, InputDef, InputKind, LoopItems, Node,
@@ -26,6 +27,8 @@ pub(super) struct Lowering<'a> {
     component_names: UniqueNames,
     components: BTreeMap<String, ComponentSpec>,
     executors: BTreeMap<String, ExecutorSpec>,
+    /// kfp-kubernetes settings by executor label: the platform document.
+    kubernetes_executors: BTreeMap<String, KubernetesExecutorConfig>,
     errors: Vec<CompileError>,
 }
 
@@ -73,11 +76,12 @@ impl<'a> Lowering<'a> {
             component_names: UniqueNames::default(),
             components: BTreeMap::new(),
             executors: BTreeMap::new(),
+            kubernetes_executors: BTreeMap::new(),
             errors: Vec::new(),
         }
     }
 
-    pub(super) fn lower(mut self) -> Result<PipelineSpec, CompileErrors> {
+    pub(super) fn lower(mut self) -> Result<(PipelineSpec, Option<PlatformSpec>), CompileErrors> {
         let pipeline = self.pipeline;
         let name = sanitize_k8s_name(pipeline.name);
         if name.is_empty() {
@@ -93,7 +97,8 @@ impl<'a> Lowering<'a> {
         if !self.errors.is_empty() {
             return Err(CompileErrors(self.errors));
         }
-        Ok(PipelineSpec {
+        let platform = platform::platform_spec(std::mem::take(&mut self.kubernetes_executors));
+        let spec = PipelineSpec {
             components: self.components,
             default_pipeline_root: pipeline.pipeline_root.map(str::to_owned),
             deployment_spec: DeploymentSpec { executors: self.executors },
@@ -105,7 +110,8 @@ impl<'a> Lowering<'a> {
             root,
             schema_version: SCHEMA_VERSION.to_owned(),
             sdk_version: SDK_VERSION.to_owned(),
-        })
+        };
+        Ok((spec, platform))
     }
 
     fn lower_body(&mut self, graph: &Graph, inputs: &[InputDef], path: &str) -> DagSpec {
@@ -332,6 +338,26 @@ impl<'a> Lowering<'a> {
         };
         let enabled = task.overrides.caching.unwrap_or(default_caching && self.options.enable_caching);
         task_spec.caching_options = Some(CachingOptions { cache_key: None, enable_cache: enabled });
+        if !task.overrides.kubernetes.is_empty() {
+            match (&component.implementation, &spec.executor_label) {
+                (Implementation::Container(_), Some(label)) => {
+                    let resolve = |argument: &Argument| self.resolve_parameter(body, argument, scope, state, &where_);
+                    let (config, problems) = platform::lower_kubernetes(&task.overrides.kubernetes, resolve);
+                    for (field, message) in problems {
+                        self.error(Some(&where_), &field, message);
+                    }
+                    // Like kfp, settings that lower to nothing (`set_timeout(0)` alone) add no entry.
+                    if config != KubernetesExecutorConfig::default() {
+                        self.kubernetes_executors.insert(label.clone(), config);
+                    }
+                }
+                _ => self.error(
+                    Some(&where_),
+                    "kubernetes",
+                    format!("`{}` is not a container component: Kubernetes pod settings apply to container tasks only", component.name),
+                ),
+            }
+        }
         self.components.insert(component_key, spec);
 
         for (name, argument) in &task.arguments {

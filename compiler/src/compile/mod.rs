@@ -6,12 +6,13 @@ mod launch;
 mod lower;
 mod names;
 mod pipeline;
+mod platform;
 mod validate;
 mod yaml;
 
 pub use error::{CompileError, CompileErrors};
 pub use launch::{LAUNCH_FLAG, LaunchArgsError, LaunchSpec};
 pub use names::sanitize_k8s_name;
-pub use pipeline::{CompileOptions, PipelineDef, compile};
+pub use pipeline::{CompileOptions, CompiledPipeline, PipelineDef, compile};
 pub use validate::{Problem, validate};
-pub use yaml::{read_yaml, to_yaml};
+pub use yaml::{read_platform_yaml, read_yaml, to_yaml};

@@ -4,7 +4,7 @@ use super::error::CompileErrors;
 use super::lower::Lowering;
 use super::validate::validate;
 use crate::dsl::{Graph, InputDef, OutputDef};
-use crate::ir::PipelineSpec;
+use crate::ir::{PipelineSpec, PlatformSpec};
 use std::sync::Arc;
 
 /// A pipeline as `#[pipeline]` describes it.
@@ -33,11 +33,19 @@ impl Default for CompileOptions {
     }
 }
 
+/// What the compiler writes: the pipeline document and, when a task has Kubernetes pod
+/// settings, the platform document that follows it in the same YAML file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledPipeline {
+    pub spec: PipelineSpec,
+    pub platform: Option<PlatformSpec>,
+}
+
 /// Compiles a pipeline to IR, or reports every problem found.
-pub fn compile(pipeline: &PipelineDef, options: &CompileOptions) -> Result<PipelineSpec, CompileErrors> {
-    let spec = Lowering::new(pipeline, options).lower()?;
+pub fn compile(pipeline: &PipelineDef, options: &CompileOptions) -> Result<CompiledPipeline, CompileErrors> {
+    let (spec, platform) = Lowering::new(pipeline, options).lower()?;
     validate(&spec).map_err(|problems| {
         CompileErrors(problems.into_iter().map(|p| p.into_error(pipeline.name)).collect())
     })?;
-    Ok(spec)
+    Ok(CompiledPipeline { spec, platform })
 }

@@ -1,12 +1,18 @@
 //! IR <-> YAML, with the informational header kfp writes.
 
-use crate::ir::{ParameterType, PipelineSpec};
+use super::pipeline::CompiledPipeline;
+use crate::ir::{ParameterType, PipelineSpec, PlatformSpec};
 use std::fmt::Write;
 
-/// The YAML text of a spec: kfp's `# PIPELINE DEFINITION` header, then the document.
-pub fn to_yaml(spec: &PipelineSpec) -> Result<String, serde_saphyr::ser_error::Error> {
-    let mut text = header(spec);
-    text.push_str(&serde_saphyr::to_string(spec)?);
+/// The YAML text of a compiled pipeline: kfp's `# PIPELINE DEFINITION` header, the pipeline
+/// document, and the platform document after `---` when there is one.
+pub fn to_yaml(compiled: &CompiledPipeline) -> Result<String, serde_saphyr::ser_error::Error> {
+    let mut text = header(&compiled.spec);
+    text.push_str(&serde_saphyr::to_string(&compiled.spec)?);
+    if let Some(platform) = &compiled.platform {
+        text.push_str("---\n");
+        text.push_str(&serde_saphyr::to_string(platform)?);
+    }
     Ok(text)
 }
 
@@ -15,6 +21,15 @@ pub fn read_yaml(text: &str) -> Result<PipelineSpec, String> {
     let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).map_err(|e| e.to_string())?;
     let first = docs.into_iter().next().ok_or("the file has no YAML document")?;
     serde_json::from_value(first).map_err(|e| e.to_string())
+}
+
+/// Reads the platform document (the second one) of an IR file; `None` when there is none.
+pub fn read_platform_yaml(text: &str) -> Result<Option<PlatformSpec>, String> {
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).map_err(|e| e.to_string())?;
+    match docs.into_iter().nth(1) {
+        None => Ok(None),
+        Some(second) => serde_json::from_value(second).map(Some).map_err(|e| format!("platform document: {e}")),
+    }
 }
 
 fn header(spec: &PipelineSpec) -> String {

@@ -94,6 +94,8 @@ pub struct TaskOverrides {
     pub display_name: Option<String>,
     /// Run even when upstream tasks failed (`ALL_UPSTREAM_TASKS_COMPLETED`).
     pub ignore_upstream_failure: bool,
+    /// Pod settings from kfp-kubernetes (the platform document).
+    pub kubernetes: super::kubernetes::KubernetesConfig,
 }
 
 thread_local! {

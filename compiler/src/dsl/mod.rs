@@ -11,6 +11,7 @@ mod condition;
 mod control;
 mod graph;
 mod importer;
+pub mod kubernetes;
 mod outputs;
 mod quantity;
 mod task;
@@ -24,6 +25,7 @@ pub use component::{
 pub use condition::{Comparable, Condition, IntoOperand, Operand};
 pub use control::{Branches, Collected, ExitHandler, If, IntoLoopItems, Loop, LoopItems, LoopSpec, ParallelFor};
 pub use graph::{Graph, GroupId, GroupKind, GroupNode, Node, TaskId, TaskNode, TaskOverrides, add_task, build_graph};
+pub use kubernetes::KubernetesConfig;
 pub use importer::{ImportOptions, Imported, importer, importer_with};
 pub use outputs::{ComponentReturn, ParameterSink, PipelineOutput, PipelineReturn, record_pipeline_outputs};
 pub use quantity::{cpu_to_cores, memory_to_gb};

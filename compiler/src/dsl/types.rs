@@ -111,3 +111,13 @@ pub struct TaskError {
 impl ParamType for TaskFinalStatus {
     const TYPE: ParameterType = ParameterType::TaskFinalStatus;
 }
+
+/// Run-time values kfp's backend substitutes when a task input is given exactly this constant
+/// (kfp's `dsl.PIPELINE_JOB_NAME_PLACEHOLDER` and friends).
+pub mod placeholders {
+    pub const PIPELINE_JOB_NAME: &str = "{{$.pipeline_job_name}}";
+    pub const PIPELINE_JOB_RESOURCE_NAME: &str = "{{$.pipeline_job_resource_name}}";
+    pub const PIPELINE_JOB_ID: &str = "{{$.pipeline_job_uuid}}";
+    pub const PIPELINE_TASK_NAME: &str = "{{$.pipeline_task_name}}";
+    pub const PIPELINE_TASK_ID: &str = "{{$.pipeline_task_uuid}}";
+}

@@ -8,10 +8,12 @@
 mod component;
 mod dag;
 mod deployment;
+mod platform;
 
 pub use component::*;
 pub use dag::*;
 pub use deployment::*;
+pub use platform::*;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

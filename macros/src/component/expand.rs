@@ -6,7 +6,7 @@ use super::model::Component;
 use crate::interface::{Interface, module_name};
 use crate::signature::{Param, ParamKind};
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::ItemFn;
 use syn::spanned::Spanned;
 
@@ -238,9 +238,11 @@ fn execute(component: &Component, function: &ItemFn) -> TokenStream {
             ParamKind::InputArtifact { artifact, .. } => quote!(ctx.input_artifact::<#artifact>(#key)?),
             ParamKind::OutputArtifact { artifact } => quote!(ctx.output_artifact::<#artifact>(#key)?),
         };
-        quote!(let #ident = #read;)
+        let local = format_ident!("__kfp_input_{}", ident);
+        quote!(let #local = #read;)
     });
-    let args = component.params.iter().map(|p| &p.ident);
+    // Hygienic names: an input named like the function must not shadow it in the call.
+    let args = component.params.iter().map(|p| format_ident!("__kfp_input_{}", p.ident));
     let call = quote!(#name(#(#args),*));
     let call = if component.ret.is_result {
         quote!(::core::result::Result::map_err(#call, ::core::convert::Into::<::kfp::__private::anyhow::Error>::into))

@@ -16,7 +16,13 @@
 //! - **Scheduling.** Tasks start when their upstream tasks finished; at most `parallelism`
 //!   processes run at once. The first failure (after the task's `retryPolicy`) cancels the run:
 //!   no new task starts and running ones are killed; the error carries the failing task's log
-//!   tail. Trigger policies (conditions, exit handlers) are refused until the DSL emits them.
+//!   tail.
+//! - **Control flow.** `triggerPolicy.condition` (kfp's CEL subset) skips a task when false;
+//!   `parameterIterator`/`artifactIterator` run the loop body once per item (at most
+//!   `iteratorPolicy.parallelismLimit` at once) and collect each output into a list;
+//!   `parameterExpressionSelector` picks a field of a struct item; an exit handler's task
+//!   (`ALL_UPSTREAM_TASKS_COMPLETED`) runs after its group even when the group failed, and
+//!   reads its `taskFinalStatus`; an importer records its URI as the task's artifact.
 //! - **Caching.** A task with `cachingOptions.enableCache` whose component and resolved inputs
 //!   match an earlier successful task reuses its outputs (index in `ROOT/.kfp-cache/`), unless
 //!   caching is off for the run.

@@ -91,3 +91,18 @@ impl LossScaler {
         let _ = self.scale.internal_amp_update_scale_(&self.growth_tracker, &self.found_inf, 2.0, 0.5, 2000);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixed_precision_on_cpu_falls_back_to_32_bit_with_a_message() {
+        let asked: Precision = "bf16-mixed".parse().unwrap();
+        let (used, message) = asked.effective(Device::Cpu);
+        assert_eq!(used, Precision::F32);
+        assert!(message.unwrap().contains("32-bit"));
+        assert_eq!(Precision::F32.effective(Device::Cpu), (Precision::F32, None));
+        assert_eq!("16-mixed".parse::<Precision>().unwrap().effective(Device::Cuda(0)).0, Precision::F16Mixed);
+    }
+}

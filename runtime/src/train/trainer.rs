@@ -50,17 +50,18 @@ pub struct Fitted<M> {
     pub report: FitReport,
 }
 
-type EpochHook = Box<dyn FnMut(&EpochMetrics) -> Control>;
+/// Runs on rank 0 after each epoch; may borrow from the caller (a tuner's trial, say).
+type EpochHook<'h> = Box<dyn FnMut(&EpochMetrics) -> Control + 'h>;
 
 /// `Trainer::new(config).fit(|p| net(p), &data)`; see the module docs for the distributed contract.
-pub struct Trainer {
+pub struct Trainer<'h> {
     config: TrainConfig,
     loss: Loss,
-    on_epoch_end: Option<EpochHook>,
+    on_epoch_end: Option<EpochHook<'h>>,
     worker: Option<WorkerEnv>,
 }
 
-impl Trainer {
+impl<'h> Trainer<'h> {
     pub fn new(config: TrainConfig) -> Self {
         Trainer { config, loss: Loss::CrossEntropy, on_epoch_end: None, worker: None }
     }
@@ -72,7 +73,7 @@ impl Trainer {
 
     /// Called on rank 0 after every epoch with that epoch's metrics (a tuner reports and prunes
     /// here); `Control::Stop` ends training on every rank after this epoch.
-    pub fn on_epoch_end(mut self, hook: impl FnMut(&EpochMetrics) -> Control + 'static) -> Self {
+    pub fn on_epoch_end(mut self, hook: impl FnMut(&EpochMetrics) -> Control + 'h) -> Self {
         self.on_epoch_end = Some(Box::new(hook));
         self
     }

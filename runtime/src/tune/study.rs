@@ -297,8 +297,8 @@ impl Study {
             TrialOutcome::Fail(reason) => (TrialState::Fail, None, Some(reason)),
         };
         self.storage.transact(&mut |_| Ok(vec![Op::Finish { study: self.name.clone(), number, state, value, message: message.clone(), time: now_unix() }]))?;
-        let snapshot = self.snapshot()?;
-        Ok(FrozenTrial::clone(&snapshot.trials[number as usize]))
+        let trial = self.storage.trial(&self.name, number)?.ok_or_else(|| TuneError::NoSuchTrial { study: self.name.clone(), number })?;
+        Ok(FrozenTrial::clone(&trial))
     }
 
     /// Runs `objective` for `n_trials` trials, one after another.
@@ -370,7 +370,7 @@ impl Study {
         F: Fn(&mut Trial<'_>) -> Result<f64, E> + Sync,
         E: Into<anyhow::Error>,
     {
-        {
+        if self.sampler.can_exhaust() {
             let snapshot = self.snapshot()?;
             let ctx = SampleContext { study_name: &self.name, direction: self.direction, trials: &snapshot.trials, number: snapshot.trials.len() as u64 };
             if self.sampler.is_exhausted(&ctx) {

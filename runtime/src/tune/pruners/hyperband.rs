@@ -5,6 +5,7 @@
 use super::{PruneContext, PruneDecision, Pruner};
 use crate::tune::error::TuneError;
 use crate::tune::frozen::{Direction, FrozenTrial};
+use std::sync::Mutex;
 
 /// CRC-32 (IEEE, as Python's `zlib.crc32`).
 pub fn crc32(bytes: &[u8]) -> u32 {
@@ -68,13 +69,21 @@ impl SuccessiveHalving {
 }
 
 /// Hyperband over `n_brackets = ⌊log_η(max/min)⌋ + 1` successive-halving brackets.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct HyperbandPruner {
     pub min_resource: u64,
     pub max_resource: u64,
     pub reduction_factor: u64,
     brackets: Vec<SuccessiveHalving>,
     budgets: Vec<u64>,
+    /// Bracket of each trial number of the last study seen (a CRC per trial per step is slow).
+    memo: Mutex<(String, Vec<usize>)>,
+}
+
+impl Clone for HyperbandPruner {
+    fn clone(&self) -> Self {
+        HyperbandPruner { brackets: self.brackets.clone(), budgets: self.budgets.clone(), memo: Mutex::new((String::new(), Vec::new())), ..*self }
+    }
 }
 
 impl HyperbandPruner {
@@ -108,7 +117,7 @@ impl HyperbandPruner {
                 (n as u64 * reduction_factor.pow(s)).div_ceil(u64::from(s) + 1)
             })
             .collect();
-        Ok(HyperbandPruner { min_resource, max_resource, reduction_factor, brackets, budgets })
+        Ok(HyperbandPruner { min_resource, max_resource, reduction_factor, brackets, budgets, memo: Mutex::new((String::new(), Vec::new())) })
     }
 
     pub fn n_brackets(&self) -> usize {
@@ -136,8 +145,20 @@ impl HyperbandPruner {
 
 impl Pruner for HyperbandPruner {
     fn prune(&self, ctx: &PruneContext<'_>, trial: &FrozenTrial) -> PruneDecision {
-        let k = self.bracket(ctx.study_name, trial.number);
-        let peers: Vec<&FrozenTrial> = ctx.trials.iter().map(AsRef::as_ref).filter(|t| self.bracket(ctx.study_name, t.number) == k).collect();
+        let brackets = {
+            let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+            if memo.0 != ctx.study_name {
+                *memo = (ctx.study_name.to_owned(), Vec::new());
+            }
+            let upto = ctx.trials.len().max(trial.number as usize + 1);
+            for n in memo.1.len()..upto {
+                let b = self.bracket(ctx.study_name, n as u64);
+                memo.1.push(b);
+            }
+            memo.1.clone()
+        };
+        let k = brackets[trial.number as usize];
+        let peers: Vec<&FrozenTrial> = ctx.trials.iter().map(AsRef::as_ref).filter(|t| brackets[t.number as usize] == k).collect();
         self.brackets[k].judge(ctx.direction, &peers, trial)
     }
 

@@ -79,6 +79,10 @@ impl Sampler for GridSampler {
         super::random::sample_uniform(&mut rng, distribution)
     }
 
+    fn can_exhaust(&self) -> bool {
+        true
+    }
+
     fn is_exhausted(&self, ctx: &SampleContext<'_>) -> bool {
         self.visited(ctx).len() >= self.order.len()
     }

@@ -49,6 +49,11 @@ pub trait Sampler: Send + Sync {
     /// Draws one parameter's internal value.
     fn sample_independent(&self, ctx: &SampleContext<'_>, name: &str, distribution: &Distribution) -> f64;
 
+    /// Whether the sampler can run out of proposals (a grid); only then is `is_exhausted` asked.
+    fn can_exhaust(&self) -> bool {
+        false
+    }
+
     /// True when the sampler has nothing left to propose (a finished grid).
     fn is_exhausted(&self, _ctx: &SampleContext<'_>) -> bool {
         false

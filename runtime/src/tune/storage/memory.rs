@@ -38,6 +38,10 @@ impl Storage for InMemoryStorage {
         Ok(self.lock().study(study).map(|s| Snapshot { direction: s.direction, trials: s.trials.clone() }))
     }
 
+    fn trial(&self, study: &str, number: u64) -> Result<Option<std::sync::Arc<crate::tune::frozen::FrozenTrial>>, TuneError> {
+        Ok(self.lock().study(study).and_then(|s| s.trials.get(number as usize).cloned()))
+    }
+
     fn study_names(&self) -> Result<Vec<String>, TuneError> {
         let mut names: Vec<String> = self.lock().studies.keys().cloned().collect();
         names.sort();

@@ -36,6 +36,11 @@ pub trait Storage: Send + Sync {
     /// The current state of a study, or `None` if it does not exist.
     fn snapshot(&self, study: &str) -> Result<Option<Snapshot>, TuneError>;
 
+    /// One trial of a study (by default through a snapshot).
+    fn trial(&self, study: &str, number: u64) -> Result<Option<Arc<FrozenTrial>>, TuneError> {
+        Ok(self.snapshot(study)?.and_then(|s| s.trials.get(number as usize).cloned()))
+    }
+
     /// Names of the studies stored here.
     fn study_names(&self) -> Result<Vec<String>, TuneError>;
 }

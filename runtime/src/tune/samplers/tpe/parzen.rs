@@ -27,13 +27,17 @@ struct NumericDim {
     sigmas: Vec<f64>,
     /// ln of each kernel's mass inside [t_low, t_high].
     log_norms: Vec<f64>,
+    inv_sigmas: Vec<f64>,
+    /// −ln σ − ln √(2π) − log_norm: the z-free part of a continuous kernel's log density.
+    consts: Vec<f64>,
 }
 
 #[derive(Debug)]
 struct CategoricalDim {
     n_choices: usize,
-    /// Row-major n_kernels × n_choices probabilities.
+    /// Row-major n_kernels × n_choices probabilities, and their logarithms.
     probs: Vec<f64>,
+    log_probs: Vec<f64>,
 }
 
 #[derive(Debug)]
@@ -111,7 +115,7 @@ impl NumericDim {
         let mut mus = mus;
         mus.push(0.5 * (t_low + t_high));
         sigmas.push(range);
-        let log_norms = mus
+        let log_norms: Vec<f64> = mus
             .iter()
             .zip(&sigmas)
             .map(|(mu, sigma)| {
@@ -119,7 +123,9 @@ impl NumericDim {
                 if a < -FAR && b > FAR { 0.0 } else { log_mass_fast(a, b) }
             })
             .collect();
-        NumericDim { log, step, low, high, t_low, t_high, mus, sigmas, log_norms }
+        let inv_sigmas: Vec<f64> = sigmas.iter().map(|s| 1.0 / s).collect();
+        let consts = sigmas.iter().zip(&log_norms).map(|(s, n)| -s.ln() - LN_SQRT_2PI - n).collect();
+        NumericDim { log, step, low, high, t_low, t_high, mus, sigmas, log_norms, inv_sigmas, consts }
     }
 
     fn sample(&self, k: usize, rng: &mut Rng) -> f64 {
@@ -133,19 +139,23 @@ impl NumericDim {
         }
     }
 
-    /// ln of kernel `k`'s density (or grid-cell mass) at `x`.
-    fn log_pdf(&self, k: usize, x: f64) -> f64 {
-        let (mu, sigma) = (self.mus[k], self.sigmas[k]);
+    /// Adds ln of every kernel's density (or grid-cell mass) at `x` to `terms`.
+    fn add_log_pdf(&self, x: f64, terms: &mut [f64]) {
         match self.step {
             None => {
                 let t = if self.log { x.ln() } else { x };
-                let z = (t - mu) / sigma;
-                -0.5 * z * z - sigma.ln() - LN_SQRT_2PI - self.log_norms[k]
+                for (k, term) in terms.iter_mut().enumerate() {
+                    let z = (t - self.mus[k]) * self.inv_sigmas[k];
+                    *term += self.consts[k] - 0.5 * z * z;
+                }
             }
             Some(step) => {
                 let (a, b) = (x - step / 2.0, x + step / 2.0);
                 let (ta, tb) = if self.log { (a.ln(), b.ln()) } else { (a, b) };
-                log_mass_fast((ta - mu) / sigma, (tb - mu) / sigma) - self.log_norms[k]
+                for (k, term) in terms.iter_mut().enumerate() {
+                    let (mu, inv) = (self.mus[k], self.inv_sigmas[k]);
+                    *term += log_mass_fast((ta - mu) * inv, (tb - mu) * inv) - self.log_norms[k];
+                }
             }
         }
     }
@@ -154,7 +164,8 @@ impl NumericDim {
 impl CategoricalDim {
     fn new(n_choices: usize, observations: &[f64], prior_weight: f64) -> Self {
         if observations.is_empty() {
-            return CategoricalDim { n_choices, probs: vec![1.0 / n_choices as f64; n_choices] };
+            let probs = vec![1.0 / n_choices as f64; n_choices];
+            return CategoricalDim { n_choices, log_probs: probs.iter().map(|p| p.ln()).collect(), probs };
         }
         let n_kernels = observations.len() + 1;
         let base = prior_weight / n_kernels as f64;
@@ -168,7 +179,7 @@ impl CategoricalDim {
                 row.iter_mut().for_each(|p| *p /= sum);
             }
         }
-        CategoricalDim { n_choices, probs }
+        CategoricalDim { n_choices, log_probs: probs.iter().map(|p| p.ln()).collect(), probs }
     }
 }
 
@@ -207,26 +218,44 @@ impl ParzenEstimator {
             .collect()
     }
 
-    /// ln of the mixture density at each sample.
+    /// ln of the mixture density at each sample. Grid and categorical columns are computed
+    /// once per distinct value (candidates often share them).
     pub fn log_pdf(&self, samples: &[Vec<f64>]) -> Vec<f64> {
         let n_kernels = self.weights.len();
-        let mut terms = vec![0.0; n_kernels];
-        samples
-            .iter()
-            .map(|x| {
-                terms.copy_from_slice(&self.log_weights);
-                for (dim, &v) in self.dims.iter().zip(x) {
-                    match dim {
-                        Dim::Numeric(d) => terms.iter_mut().enumerate().for_each(|(k, t)| *t += d.log_pdf(k, v)),
-                        Dim::Categorical(c) => {
-                            let idx = v as usize;
-                            terms.iter_mut().enumerate().for_each(|(k, t)| *t += c.probs[k * c.n_choices + idx].ln());
-                        }
+        let mut terms: Vec<Vec<f64>> = vec![self.log_weights.clone(); samples.len()];
+        let mut column = vec![0.0; n_kernels];
+        for (d, dim) in self.dims.iter().enumerate() {
+            match dim {
+                Dim::Numeric(num) if num.step.is_none() => {
+                    for (x, t) in samples.iter().zip(terms.iter_mut()) {
+                        num.add_log_pdf(x[d], t);
                     }
                 }
-                log_sum_exp(&terms)
-            })
-            .collect()
+                _ => {
+                    let mut done: Vec<(f64, Vec<f64>)> = Vec::new();
+                    for (x, t) in samples.iter().zip(terms.iter_mut()) {
+                        let v = x[d];
+                        if let Some((_, col)) = done.iter().find(|(u, _)| *u == v) {
+                            t.iter_mut().zip(col).for_each(|(a, b)| *a += b);
+                            continue;
+                        }
+                        match dim {
+                            Dim::Numeric(num) => {
+                                column.iter_mut().for_each(|c| *c = 0.0);
+                                num.add_log_pdf(v, &mut column);
+                            }
+                            Dim::Categorical(c) => {
+                                let idx = v as usize;
+                                column.iter_mut().enumerate().for_each(|(k, out)| *out = c.log_probs[k * c.n_choices + idx]);
+                            }
+                        }
+                        t.iter_mut().zip(&column).for_each(|(a, b)| *a += b);
+                        done.push((v, column.clone()));
+                    }
+                }
+            }
+        }
+        terms.iter().map(|t| log_sum_exp(t)).collect()
     }
 }
 

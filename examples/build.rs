@@ -1,0 +1,6 @@
+//! Binaries of this crate find libtorch without LD_LIBRARY_PATH (feature `torch`).
+fn main() {
+    if let Ok(lib) = std::env::var("DEP_KFP_C10D_LIBTORCH_LIB") {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+    }
+}
