@@ -9,3 +9,5 @@ LIBTORCH=$(bash scripts/setup-libtorch.sh)
 export LIBTORCH
 bash scripts/kfp-venv.sh >/dev/null
 cargo test --workspace --no-fail-fast
+# The PyTorchJob launcher (kube-rs) against a fake API server on 127.0.0.1.
+cargo test -p kfp-k8s --features launcher --no-fail-fast

@@ -122,12 +122,11 @@ parity_tests!(
     naming_and_nesting,
     hello_pipeline,
     training,
-    composition;
+    composition,
+    raw_identifiers,
+    control_flow,
+    control_flow_numbering;
     ignored:
-    raw_identifiers = "kfp-macros writes `r#type` for a raw identifier input; IR must say `type` (fix: Ident::unraw)",
-    control_flow = "group numbers differ from kfp's: ParallelFor over a channel takes an item number (dsl/control.rs)",
-    control_flow_numbering = "group numbers differ from kfp's: a lone If reserves a condition-branches number, \
-                              ParallelFor over a channel takes an item number (dsl/control.rs)",
 );
 
 /// The diff must see a real change through the noise it ignores: one quantity, written in

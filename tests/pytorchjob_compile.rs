@@ -47,7 +47,8 @@ fn executor(spec: &Value, name: &str) -> Value {
 
 #[test]
 fn a_distributed_component_runs_its_binary_as_the_pytorchjob_launcher() {
-    let spec = serde_json::to_value(compile(&ddp_pipeline.definition(), &CompileOptions::default()).unwrap().spec).unwrap();
+    let spec =
+        serde_json::to_value(compile(&ddp_pipeline.definition(), &CompileOptions::default()).unwrap().spec).unwrap();
     let train = executor(&spec, "exec-train");
     let args: Vec<String> = serde_json::from_value(train["args"].clone()).unwrap();
     assert_eq!(args[0], LAUNCH_FLAG);
@@ -70,7 +71,12 @@ fn a_distributed_component_runs_its_binary_as_the_pytorchjob_launcher() {
 fn an_accelerator_count_other_than_nproc_per_node_is_refused() {
     let errors = compile(&bad_ddp.definition(), &CompileOptions::default()).unwrap_err();
     let text = errors.to_string();
-    assert!(text.contains("task 'train', accelerator_limit: 2 accelerators per pod conflicts with distributed(nproc_per_node = 8)"), "{text}");
+    assert!(
+        text.contains(
+            "task 'train', accelerator_limit: 2 accelerators per pod conflicts with distributed(nproc_per_node = 8)"
+        ),
+        "{text}"
+    );
 }
 
 struct Scratch(PathBuf);
@@ -104,7 +110,8 @@ fn compile_pytorchjob_writes_a_valid_manifest_that_runs_the_irs_binary() {
     let text = std::fs::read_to_string(dir.join("ddp-pipeline-1-train.yaml")).unwrap();
     let job: Value = serde_saphyr::from_str(&text).unwrap();
     assert_eq!(schema::PyTorchJobSchema::strict().errors(&job), Vec::<String>::new(), "{text}");
-    let ir = serde_json::to_value(compile(&ddp_pipeline.definition(), &CompileOptions::default()).unwrap().spec).unwrap();
+    let ir =
+        serde_json::to_value(compile(&ddp_pipeline.definition(), &CompileOptions::default()).unwrap().spec).unwrap();
     let train = executor(&ir, "exec-train");
     let replicas = &job["spec"]["pytorchReplicaSpecs"];
     assert_eq!(replicas["Worker"]["replicas"], 3);
@@ -128,7 +135,8 @@ fn compile_dockerfile_builds_the_binary_at_the_path_and_image_the_ir_names() {
     };
     compile_deploy(&[&ddp_pipeline], &compile_args(), &deploy).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    let ir = serde_json::to_value(compile(&ddp_pipeline.definition(), &CompileOptions::default()).unwrap().spec).unwrap();
+    let ir =
+        serde_json::to_value(compile(&ddp_pipeline.definition(), &CompileOptions::default()).unwrap().spec).unwrap();
     for name in ["exec-train", "exec-prepare"] {
         let container = executor(&ir, name);
         let binary = container["command"][0].as_str().unwrap();

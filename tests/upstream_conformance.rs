@@ -135,8 +135,7 @@ fn schema_validator() -> jsonschema::Validator {
 /// The pipeline document of an IR file, as JSON.
 fn pipeline_document(path: &Path) -> serde_json::Value {
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let docs: Vec<serde_json::Value> =
-        serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{} is not YAML: {e}", path.display()));
+    let docs = kfp::compiler::compile::yaml_documents(&text).unwrap_or_else(|e| panic!("{} is not YAML: {e}", path.display()));
     docs.into_iter().next().unwrap_or_else(|| panic!("{} has no YAML document", path.display()))
 }
 

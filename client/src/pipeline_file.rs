@@ -45,9 +45,9 @@ impl PipelineFile {
         let text =
             std::str::from_utf8(&bytes).map_err(|e| shape(format!("not UTF-8 text: {e}")))?;
         let mut documents: Vec<Value> =
-            serde_saphyr::from_multiple(text).map_err(|e| PipelineFileError::Yaml {
+            kfp_compiler::compile::yaml_documents(text).map_err(|e| PipelineFileError::Yaml {
                 path: path.to_path_buf(),
-                reason: crate::errors::one_line(&e.to_string()),
+                reason: crate::errors::one_line(&e),
             })?;
         if documents.is_empty() || documents.len() > 2 {
             return Err(shape(format!(

@@ -148,11 +148,11 @@ fn control_flow_pipeline_runs_locally() {
         Some("skipped")
     );
     // ParallelFor over the words, collected back in order.
-    assert_eq!(output("exit-handler-1/for-loop-7/0/echo-4"), "a");
-    assert_eq!(output("exit-handler-1/for-loop-7/1/echo-4"), "b");
+    assert_eq!(output("exit-handler-1/for-loop-6/0/echo-4"), "a");
+    assert_eq!(output("exit-handler-1/for-loop-6/1/echo-4"), "b");
     assert_eq!(output("exit-handler-1/join-messages"), "a,b");
     // A loop over structs reads a field through its expression selector.
-    assert_eq!(output("exit-handler-1/for-loop-9/0/echo-5"), "x");
+    assert_eq!(output("exit-handler-1/for-loop-8/0/echo-5"), "x");
     // The exit handler saw the guarded group succeed.
     assert_eq!(output("report-status"), "exit-handler-1 ended SUCCEEDED");
 }

@@ -12,7 +12,8 @@ pub const FIELD_MANAGER: &str = "kfp-rs";
 
 #[derive(Debug, Clone)]
 pub struct WaitOptions {
-    /// How often the job's status is read.
+    /// The longest wait between two reads of the job's status; the first reads come sooner
+    /// (100 ms, doubling), so short jobs finish promptly.
     pub poll_interval: Duration,
     /// How long the job may take from submission; it is deleted after that.
     pub timeout: Duration,
@@ -58,8 +59,7 @@ pub fn run_job(
     options: &WaitOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<JobOutcome, LaunchError> {
-    let runtime =
-        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(LaunchError::Runtime)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(LaunchError::Runtime)?;
     runtime.block_on(run_job_async(config, job, options, progress))
 }
 
@@ -93,6 +93,7 @@ async fn run_job_async(
 
     let started = Instant::now();
     let mut seen: Vec<String> = Vec::new();
+    let mut pause = Duration::from_millis(100);
     loop {
         let current = api.get(&name).await.map_err(|source| LaunchError::Status { name: name.clone(), source })?;
         let conditions = Conditions::of(&current);
@@ -114,7 +115,8 @@ async fn run_job_async(
             let last = seen.last().cloned().unwrap_or_else(|| "none".into());
             return Err(LaunchError::TimedOut { name, seconds: options.timeout.as_secs(), last });
         }
-        tokio::time::sleep(options.poll_interval.min(options.timeout.saturating_sub(started.elapsed()))).await;
+        pause = (pause * 2).min(options.poll_interval);
+        tokio::time::sleep(pause.min(options.timeout.saturating_sub(started.elapsed()))).await;
     }
 }
 

@@ -2,8 +2,8 @@
 //! the pipeline step of a distributed component.
 
 use crate::launcher::{WaitOptions, run_job};
-use crate::relay::{self, Receiver};
 use crate::pytorchjob::{JobTarget, build, job_name};
+use crate::relay::{self, Server};
 use kfp_compiler::compile::LaunchSpec;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -13,12 +13,12 @@ use std::time::Duration;
 /// Overrides the 24 h default of how long the job may run.
 pub const TIMEOUT_ENV: &str = "KFP_PYTORCHJOB_TIMEOUT_SECS";
 
-/// Parses the arguments (without the program name), applies the job and waits for it, and
-/// receives the files at `outputs` (the step's declared output paths) from the job's rank-0 pod
-/// through the [`crate::relay`]; prints progress to stderr and the reason of a failure as one
-/// `error:` line.
-pub fn launcher_main(args: &[String], outputs: &[PathBuf]) -> ExitCode {
-    match launch(args, outputs) {
+/// Parses the arguments (without the program name), applies the job and waits for it, serving
+/// the step's input artifacts (`inputs`, downloaded here by KFP) to the job's pods and taking
+/// its outputs (`outputs`, the step's declared output paths) from the Master pod through the
+/// [`crate::relay`]; prints progress to stderr and the reason of a failure as one `error:` line.
+pub fn launcher_main(args: &[String], inputs: &[PathBuf], outputs: &[PathBuf]) -> ExitCode {
+    match launch(args, inputs, outputs) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -27,15 +27,19 @@ pub fn launcher_main(args: &[String], outputs: &[PathBuf]) -> ExitCode {
     }
 }
 
-fn launch(args: &[String], outputs: &[PathBuf]) -> Result<(), String> {
+fn launch(args: &[String], inputs: &[PathBuf], outputs: &[PathBuf]) -> Result<(), String> {
     let (mut spec, rest) = LaunchSpec::parse_args(args).map_err(|e| e.to_string())?;
     let executor_input = flag_value(&rest, "--executor-input")?;
     let component = flag_value(&rest, "--function-to-execute")?;
     let binary = std::env::current_exe().map_err(|e| format!("cannot find this binary's path: {e}"))?;
     let timeout = match std::env::var(TIMEOUT_ENV) {
-        Ok(raw) => raw.trim().parse::<u64>().ok().filter(|s| *s > 0).map(Duration::from_secs).ok_or_else(|| {
-            format!("{TIMEOUT_ENV}={raw:?} is not a positive number of seconds")
-        })?,
+        Ok(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("{TIMEOUT_ENV}={raw:?} is not a positive number of seconds"))?,
         Err(_) => WaitOptions::default().timeout,
     };
     // KFP gives every executor pod its UID: a restarted pod finds its job, a retry makes a new one.
@@ -49,18 +53,19 @@ fn launch(args: &[String], outputs: &[PathBuf]) -> Result<(), String> {
         backoff_limit: 0,
         active_deadline_seconds: Some(timeout.as_secs()),
     };
-    let receiver = match outputs.is_empty() {
+    let relay_server = match inputs.is_empty() && outputs.is_empty() {
         true => None,
         false => {
             let token = relay::new_token().map_err(|e| format!("cannot make a relay token: {e}"))?;
-            let receiver = Receiver::start(SocketAddr::from(([0, 0, 0, 0], 0)), token.clone(), outputs.to_vec())
-                .map_err(|e| format!("cannot listen for the job's outputs: {e}"))?;
+            let server =
+                Server::start(SocketAddr::from(([0, 0, 0, 0], 0)), token.clone(), inputs.to_vec(), outputs.to_vec())
+                    .map_err(|e| format!("cannot listen for the job's pods: {e}"))?;
             let ip: IpAddr = relay::pod_ip()?.parse().map_err(|e| format!("this pod's IP: {e}"))?;
-            let address = SocketAddr::new(ip, receiver.port()).to_string();
-            eprintln!("waiting for the job's outputs at {address}");
+            let address = SocketAddr::new(ip, server.port()).to_string();
+            eprintln!("serving inputs to and taking outputs from the job's pods at {address}");
             spec.env.push((relay::ADDRESS_ENV.to_owned(), address));
             spec.env.push((relay::TOKEN_ENV.to_owned(), token));
-            Some(receiver)
+            Some(server)
         }
     };
     let job = build(&spec, &target);
@@ -74,11 +79,12 @@ fn launch(args: &[String], outputs: &[PathBuf]) -> Result<(), String> {
     drop(runtime);
     let options = WaitOptions { timeout, ..WaitOptions::default() };
     let outcome = run_job(config, &job, &options, &mut |line| eprintln!("{line}"));
-    let received = receiver.map(Receiver::finish);
+    let received = relay_server.map(Server::finish);
     let outcome = outcome.map_err(|e| e.to_string())?;
     eprintln!("PyTorchJob {}/{} succeeded", outcome.namespace, outcome.name);
     match received {
         None => Ok(()),
+        Some(_) if outputs.is_empty() => Ok(()),
         Some(Some(files)) => {
             eprintln!("received {} output file(s) from the job", files.len());
             Ok(())

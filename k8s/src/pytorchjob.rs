@@ -185,7 +185,8 @@ pub fn build(spec: &LaunchSpec, target: &JobTarget) -> PyTorchJob {
             volumes: vec![Volume { name: "dshm".into(), empty_dir: EmptyDirVolumeSource { medium: "Memory".into() } }],
         },
     };
-    let replica = |replicas: u32| ReplicaSpec { replicas, restart_policy: "OnFailure".into(), template: template.clone() };
+    let replica =
+        |replicas: u32| ReplicaSpec { replicas, restart_policy: "OnFailure".into(), template: template.clone() };
     PyTorchJob {
         api_version: API_VERSION.to_owned(),
         kind: KIND.to_owned(),
@@ -233,7 +234,8 @@ fn resources(spec: &LaunchSpec) -> ResourceRequirements {
 
 /// A label value: at most 63 characters of `[A-Za-z0-9._-]`, alphanumeric at both ends.
 fn label_value(text: &str) -> String {
-    let cleaned: String = text.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+    let cleaned: String =
+        text.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
     let cut: String = cleaned.chars().take(63).collect();
     cut.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned()
 }
@@ -243,10 +245,8 @@ fn label_value(text: &str) -> String {
 /// so a restarted launcher finds its job again, and a retried task (a new pod) starts a new one.
 pub fn job_name(component: &str, key: &str) -> String {
     let hash = format!("{:016x}", fnv1a(key.as_bytes()));
-    let mut base: String = component
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
-        .collect();
+    let mut base: String =
+        component.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     base = base.trim_matches('-').to_owned();
     if !base.starts_with(|c: char| c.is_ascii_lowercase()) {
         base.insert_str(0, "job-");

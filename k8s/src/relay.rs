@@ -1,17 +1,21 @@
-//! Brings a distributed component's outputs from the job's rank-0 pod back to the pipeline
-//! step's pod, where KFP's launcher expects them (it uploads the artifact paths and reads the
-//! parameter files of its own pod when the step's command exits).
+//! Moves a distributed component's files between the pipeline step's pod and the job's pods.
+//! KFP's launcher downloads the step's input artifacts into the step's pod before the step's
+//! command runs, and uploads its output artifacts (and reads its output parameter files) from
+//! there when the command exits; the job's pods see neither.
 //!
-//! The step's launcher listens on a TCP port ([`Receiver`]) and gives the job's pods
-//! `KFP_OUTPUT_RELAY=IP:PORT` and a one-time `KFP_OUTPUT_RELAY_TOKEN`. After the component
-//! finished in the Master pod, its node-level process sends every output file it wrote
-//! ([`send`]); the receiver writes each under the same absolute path, which must be one of the
-//! step's declared output paths or inside one, and renames them into place only once the
-//! whole upload arrived.
+//! The step's launcher runs a [`Server`] on a TCP port and gives the job's pods
+//! `KFP_OUTPUT_RELAY=IP:PORT` and a one-time `KFP_OUTPUT_RELAY_TOKEN`. Before the component
+//! runs, each pod's node-level process [`fetch`]es the input artifacts; after it finished, the
+//! Master pod's node-level process [`upload`]s every output file it wrote. Both sides write a
+//! file under the same absolute path it had on the other side, only if that path is one of the
+//! declared input (output) paths or inside one, and rename files into place only once a whole
+//! transfer arrived.
 //!
-//! Wire format: `KFPRELAY1 <token>\n`, then per entry `F <path bytes> <size>\n<path><data>` for a
-//! file or `D <path bytes> 0\n<path>` for a directory, then `E\n`; the receiver answers `OK\n` or
-//! `ERR <reason>\n`.
+//! Wire format: the client sends `KFPRELAY1 <token> GET\n` or `KFPRELAY1 <token> PUT\n`. A
+//! transfer is a sequence of `F <path bytes> <size>\n<path><data>` (a file) and
+//! `D <path bytes> 0\n<path>` (a directory) ended by `E\n`. For GET the server answers `OK\n`
+//! and a transfer of the inputs, or `ERR <reason>\n`; for PUT the client sends a transfer of
+//! the outputs, shuts its side down, and the server answers `OK\n` or `ERR <reason>\n`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -41,12 +45,13 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RelayError {
 }
 
 /// Sends `paths` (files, or directories with everything in them; missing ones are skipped, as
-/// an output the component did not write) to the receiver at `address`. Returns the number of
+/// an output the component did not write) to the server at `address`. Returns the number of
 /// files sent.
-pub fn send(address: &str, token: &str, paths: &[PathBuf]) -> Result<usize, RelayError> {
-    let stream = TcpStream::connect(address).map_err(|source| RelayError::Connect { address: address.into(), source })?;
+pub fn upload(address: &str, token: &str, paths: &[PathBuf]) -> Result<usize, RelayError> {
+    let stream =
+        TcpStream::connect(address).map_err(|source| RelayError::Connect { address: address.into(), source })?;
     let mut writer = std::io::BufWriter::new(stream.try_clone().map_err(io("cannot clone the connection"))?);
-    writeln!(writer, "{MAGIC} {token}").map_err(io("cannot send"))?;
+    writeln!(writer, "{MAGIC} {token} PUT").map_err(io("cannot send"))?;
     let mut files = 0;
     for path in paths {
         files += send_entry(&mut writer, path)?;
@@ -61,6 +66,29 @@ pub fn send(address: &str, token: &str, paths: &[PathBuf]) -> Result<usize, Rela
         Some(reason) => Err(RelayError::Refused(reason.to_owned())),
         None if answer.trim_end() == "OK" => Ok(files),
         None => Err(RelayError::Refused(format!("unexpected answer {answer:?}"))),
+    }
+}
+
+/// Receives the server's input files, each under its own path, which must be among `allowed`
+/// or inside one. Returns the paths written.
+pub fn fetch(address: &str, token: &str, allowed: &[PathBuf]) -> Result<Vec<PathBuf>, RelayError> {
+    let mut stream =
+        TcpStream::connect(address).map_err(|source| RelayError::Connect { address: address.into(), source })?;
+    writeln!(stream, "{MAGIC} {token} GET").map_err(io("cannot send"))?;
+    let mut reader = BufReader::new(stream);
+    let mut answer = String::new();
+    reader.read_line(&mut answer).map_err(io("no answer from the pipeline step"))?;
+    if let Some(reason) = answer.trim_end().strip_prefix("ERR ") {
+        return Err(RelayError::Refused(reason.to_owned()));
+    }
+    let mut staged = Vec::new();
+    let outcome = read_transfer(&mut reader, allowed, &mut staged).and_then(|()| commit(&staged));
+    match outcome {
+        Ok(()) => Ok(staged.into_iter().map(|(_, dest)| dest).collect()),
+        Err(reason) => {
+            discard(&staged);
+            Err(RelayError::Refused(reason))
+        }
     }
 }
 
@@ -90,86 +118,131 @@ fn send_entry(writer: &mut impl Write, path: &Path) -> Result<usize, RelayError>
     Ok(1)
 }
 
-/// Listens for one upload of outputs; see the module docs.
-pub struct Receiver {
+/// Serves the step's inputs and takes one upload of its outputs; see the module docs.
+pub struct Server {
     port: u16,
     stop: Arc<AtomicBool>,
-    result: Arc<Mutex<Option<Vec<PathBuf>>>>,
+    uploaded: Arc<Mutex<Option<Vec<PathBuf>>>>,
     thread: JoinHandle<()>,
 }
 
-impl Receiver {
-    /// Listens on `bind` (port 0 picks one) for an upload authenticated by `token` whose paths
-    /// are among `allowed` or inside one of them.
-    pub fn start(bind: SocketAddr, token: String, allowed: Vec<PathBuf>) -> std::io::Result<Receiver> {
+impl Server {
+    /// Listens on `bind` (port 0 picks one) for clients that present `token`: GET receives
+    /// `inputs`, PUT may write within `outputs` (once).
+    pub fn start(
+        bind: SocketAddr,
+        token: String,
+        inputs: Vec<PathBuf>,
+        outputs: Vec<PathBuf>,
+    ) -> std::io::Result<Server> {
         let listener = TcpListener::bind(bind)?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         let stop = Arc::new(AtomicBool::new(false));
-        let result = Arc::new(Mutex::new(None));
-        let (stop_flag, slot) = (stop.clone(), result.clone());
+        let uploaded = Arc::new(Mutex::new(None));
+        let (stop_flag, slot) = (stop.clone(), uploaded.clone());
+        let shared = Arc::new((token, inputs, outputs));
         let thread = std::thread::spawn(move || {
-            while !stop_flag.load(Ordering::SeqCst) && slot.lock().unwrap().is_none() {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        if let Some(written) = receive(stream, &token, &allowed) {
-                            *slot.lock().unwrap() = Some(written);
-                        }
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
+            while !stop_flag.load(Ordering::SeqCst) {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                // One thread per connection: every pod fetches the inputs at the same time.
+                let (shared, slot) = (shared.clone(), slot.clone());
+                std::thread::spawn(move || {
+                    let (token, inputs, outputs) = &*shared;
+                    let writable: &[PathBuf] = if slot.lock().unwrap().is_some() { &[] } else { outputs };
+                    serve(stream, token, inputs, writable, &slot);
+                });
             }
         });
-        Ok(Receiver { port, stop, result, thread })
+        Ok(Server { port, stop, uploaded, thread })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Stops listening; returns the paths written by the upload, if one arrived.
+    /// Stops listening; returns the paths the upload wrote, if one arrived.
     pub fn finish(self) -> Option<Vec<PathBuf>> {
         self.stop.store(true, Ordering::SeqCst);
         let _ = self.thread.join();
-        self.result.lock().unwrap().take()
+        self.uploaded.lock().unwrap().take()
     }
 }
 
-/// Handles one connection; `Some(paths written)` after a complete, accepted upload.
-fn receive(stream: TcpStream, token: &str, allowed: &[PathBuf]) -> Option<Vec<PathBuf>> {
+/// Handles one connection; a complete, accepted upload's paths go to `uploaded` before the
+/// client is told OK.
+fn serve(
+    stream: TcpStream,
+    token: &str,
+    inputs: &[PathBuf],
+    outputs: &[PathBuf],
+    uploaded: &Mutex<Option<Vec<PathBuf>>>,
+) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(600)));
-    let mut answer = stream.try_clone().ok()?;
-    let mut staged = Vec::new();
+    let Ok(clone) = stream.try_clone() else { return };
+    let mut answer = std::io::BufWriter::new(clone);
     let mut reader = BufReader::new(stream);
-    let outcome = read_upload(&mut reader, token, allowed, &mut staged);
-    // Read what a refused upload still sends, so that closing the socket does not reset the
-    // connection before the sender reads the answer.
-    let _ = std::io::copy(&mut reader, &mut std::io::sink());
-    let reply = match &outcome {
-        Ok(()) => commit(&staged).map(|()| "OK".to_owned()).unwrap_or_else(|e| format!("ERR {e}")),
+    let mut hello = String::new();
+    let _ = reader.read_line(&mut hello);
+    let fields: Vec<&str> = hello.split_whitespace().collect();
+    let (verb, authorized) = match fields[..] {
+        [MAGIC, presented, verb] => (verb, presented == token),
+        _ => ("", false),
+    };
+    let reply = match verb {
+        _ if !authorized => {
+            if verb == "PUT" {
+                let _ = std::io::copy(&mut reader, &mut std::io::sink());
+            }
+            Err("bad token".to_owned())
+        }
+        "GET" => {
+            let sent = writeln!(answer, "OK")
+                .map_err(io("cannot send"))
+                .and_then(|()| inputs.iter().try_for_each(|p| send_entry(&mut answer, p).map(drop)))
+                .and_then(|()| answer.write_all(b"E\n").and_then(|()| answer.flush()).map_err(io("cannot send")));
+            if let Err(error) = sent {
+                eprintln!("{error}");
+            }
+            return;
+        }
+        "PUT" => {
+            let mut staged = Vec::new();
+            let outcome = read_transfer(&mut reader, outputs, &mut staged).and_then(|()| commit(&staged));
+            // Read what a refused upload still sends, so that closing the socket does not reset
+            // the connection before the client reads the answer.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+            match outcome {
+                Ok(()) => {
+                    *uploaded.lock().unwrap() = Some(staged.into_iter().map(|(_, dest)| dest).collect());
+                    Ok(())
+                }
+                Err(reason) => {
+                    discard(&staged);
+                    Err(reason)
+                }
+            }
+        }
+        _ => Err(format!("unknown request {verb:?}")),
+    };
+    let line = match &reply {
+        Ok(()) => "OK".to_owned(),
         Err(reason) => format!("ERR {reason}"),
     };
-    if !reply.starts_with("OK") {
-        for (tmp, _) in &staged {
-            let _ = std::fs::remove_file(tmp);
-        }
-    }
-    let _ = writeln!(answer, "{reply}");
-    reply.starts_with("OK").then(|| staged.into_iter().map(|(_, dest)| dest).collect())
+    let _ = writeln!(answer, "{line}").and_then(|()| answer.flush());
 }
 
-fn read_upload(
+/// Reads one transfer up to `E`, staging each file next to its destination.
+fn read_transfer(
     reader: &mut impl BufRead,
-    token: &str,
     allowed: &[PathBuf],
     staged: &mut Vec<(PathBuf, PathBuf)>,
 ) -> Result<(), String> {
     let mut line = String::new();
-    reader.read_line(&mut line).map_err(|e| e.to_string())?;
-    if line.trim_end() != format!("{MAGIC} {token}") {
-        return Err("bad token".into());
-    }
     loop {
         line.clear();
         reader.read_line(&mut line).map_err(|e| e.to_string())?;
@@ -190,7 +263,7 @@ fn read_upload(
             || path.components().any(|c| c == Component::ParentDir)
             || !allowed.iter().any(|a| path.starts_with(a))
         {
-            return Err(format!("{} is not an output path of this step", path.display()));
+            return Err(format!("{} is not among the paths this transfer may write", path.display()));
         }
         if kind == "D" {
             std::fs::create_dir_all(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
@@ -209,6 +282,12 @@ fn read_upload(
         if copied != size {
             return Err(format!("{} was cut short ({copied} of {size} bytes)", path.display()));
         }
+    }
+}
+
+fn discard(staged: &[(PathBuf, PathBuf)]) {
+    for (tmp, _) in staged {
+        let _ = std::fs::remove_file(tmp);
     }
 }
 

@@ -67,7 +67,10 @@ fn multi_node_gpu_job_is_valid_and_has_master_and_workers() {
         assert_eq!(container["resources"]["requests"], json!({"cpu": "8", "memory": "32Gi"}));
         assert_eq!(container["env"], json!([{"name": "NCCL_DEBUG", "value": "INFO"}]));
     }
-    assert_eq!(job["spec"]["runPolicy"], json!({"cleanPodPolicy": "Running", "backoffLimit": 0, "activeDeadlineSeconds": 3600}));
+    assert_eq!(
+        job["spec"]["runPolicy"],
+        json!({"cleanPodPolicy": "Running", "backoffLimit": 0, "activeDeadlineSeconds": 3600})
+    );
     assert_eq!(job["metadata"]["name"], "train-0123456789ab");
 }
 
@@ -77,7 +80,8 @@ fn single_node_cpu_job_has_no_workers_and_no_gpu() {
     let job = manifest(&spec(1, 2, false));
     assert_eq!(schema.errors(&job), Vec::<String>::new());
     assert!(job["spec"]["pytorchReplicaSpecs"].get("Worker").is_none());
-    let limits = &job["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["resources"]["limits"];
+    let limits =
+        &job["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["resources"]["limits"];
     assert_eq!(limits, &json!({"cpu": "16", "memory": "64Gi"}));
 }
 

@@ -1,7 +1,7 @@
-//! The output relay over 127.0.0.1: a rank-0 pod's outputs reach the step's pod whole, only
-//! to declared output paths, and only with the step's token.
+//! The relay over 127.0.0.1: the step's inputs reach a job pod and the rank-0 pod's outputs
+//! reach the step's pod, whole, only to declared paths, and only with the step's token.
 
-use kfp_k8s::relay::{Receiver, RelayError, send};
+use kfp_k8s::relay::{RelayError, Server, fetch, upload};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -31,10 +31,14 @@ fn inode(path: &Path) -> u64 {
     std::fs::metadata(path).unwrap().ino()
 }
 
-fn receiver(allowed: Vec<PathBuf>) -> (Receiver, String) {
-    let receiver = Receiver::start("127.0.0.1:0".parse().unwrap(), "secret".into(), allowed).unwrap();
-    let address = format!("127.0.0.1:{}", receiver.port());
-    (receiver, address)
+fn receiver(outputs: Vec<PathBuf>) -> (Server, String) {
+    server(vec![], outputs)
+}
+
+fn server(inputs: Vec<PathBuf>, outputs: Vec<PathBuf>) -> (Server, String) {
+    let server = Server::start("127.0.0.1:0".parse().unwrap(), "secret".into(), inputs, outputs).unwrap();
+    let address = format!("127.0.0.1:{}", server.port());
+    (server, address)
 }
 
 #[test]
@@ -52,7 +56,7 @@ fn outputs_arrive_whole_and_replace_the_steps_files() {
 
     let allowed = vec![metadata.clone(), parameter.clone(), model.clone(), missing.clone()];
     let (receiver, address) = receiver(allowed.clone());
-    let files = send(&address, "secret", &allowed).unwrap();
+    let files = upload(&address, "secret", &allowed).unwrap();
     assert_eq!(files, 4, "the missing output is skipped, the directory is walked");
     let mut written = receiver.finish().expect("an upload arrived");
     written.sort();
@@ -76,9 +80,9 @@ fn a_path_that_is_not_a_declared_output_is_refused_and_nothing_is_written() {
     write(&elsewhere, "x");
     let before = inode(&output);
     let (receiver, address) = receiver(vec![output.clone()]);
-    let error = send(&address, "secret", &[output.clone(), elsewhere.clone()]).unwrap_err();
+    let error = upload(&address, "secret", &[output.clone(), elsewhere.clone()]).unwrap_err();
     assert!(
-        matches!(&error, RelayError::Refused(reason) if reason.contains("is not an output path of this step")),
+        matches!(&error, RelayError::Refused(reason) if reason.contains("is not among the paths this transfer may write")),
         "{error}"
     );
     assert_eq!(inode(&output), before, "the accepted part of a refused upload is not committed");
@@ -92,9 +96,9 @@ fn a_wrong_token_is_refused_and_the_receiver_keeps_waiting() {
     let output = scratch.0.join("out/result");
     write(&output, "1");
     let (receiver, address) = receiver(vec![output.clone()]);
-    let error = send(&address, "guess", &[output.clone()]).unwrap_err();
+    let error = upload(&address, "guess", std::slice::from_ref(&output)).unwrap_err();
     assert!(matches!(&error, RelayError::Refused(reason) if reason == "bad token"), "{error}");
-    assert_eq!(send(&address, "secret", &[output.clone()]).unwrap(), 1);
+    assert_eq!(upload(&address, "secret", std::slice::from_ref(&output)).unwrap(), 1);
     assert_eq!(receiver.finish(), Some(vec![output]));
 }
 
@@ -102,6 +106,35 @@ fn a_wrong_token_is_refused_and_the_receiver_keeps_waiting() {
 fn an_unreachable_step_is_named() {
     let (receiver, address) = receiver(vec![]);
     drop(receiver.finish());
-    let error = send(&address, "secret", &[]).unwrap_err();
+    let error = upload(&address, "secret", &[]).unwrap_err();
     assert!(error.to_string().contains(&address), "{error}");
+}
+
+#[test]
+fn every_pod_fetches_the_inputs_and_only_declared_paths_are_written() {
+    let scratch = Scratch::new("fetch");
+    let dataset = scratch.0.join("gcs/bucket/data");
+    write(&dataset.join("part-0.csv"), "a,b\n1,2\n");
+    write(&dataset.join("part-1.csv"), "3,4\n");
+    let single = scratch.0.join("minio/mlpipeline/run/prepare/stats");
+    write(&single, "rows=2");
+    let before = inode(&single);
+    let (server, address) = server(vec![dataset.clone(), single.clone()], vec![]);
+    let wanted = vec![dataset.clone(), single.clone()];
+    for pod in 0..2 {
+        let mut written = fetch(&address, "secret", &wanted).unwrap();
+        written.sort();
+        assert_eq!(written, [dataset.join("part-0.csv"), dataset.join("part-1.csv"), single.clone()]);
+        if pod == 0 {
+            // The staged copy existed beside the original, so a new inode means it was written.
+            assert_ne!(inode(&single), before, "written by the fetch");
+        }
+    }
+    assert_eq!(std::fs::read_to_string(dataset.join("part-0.csv")).unwrap(), "a,b\n1,2\n");
+    // A pod that declares fewer inputs refuses what it did not ask for, and keeps nothing.
+    let error = fetch(&address, "secret", std::slice::from_ref(&single)).unwrap_err();
+    assert!(error.to_string().contains("is not among the paths this transfer may write"), "{error}");
+    let error = fetch(&address, "guess", &wanted).unwrap_err();
+    assert!(matches!(&error, RelayError::Refused(reason) if reason == "bad token"), "{error}");
+    assert_eq!(server.finish(), None, "fetches upload nothing");
 }

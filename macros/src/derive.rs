@@ -26,7 +26,7 @@ pub fn component_outputs(item: TokenStream) -> TokenStream {
     let vis = &input.vis;
     let handles = format_ident!("{}Handles", name);
     let idents: Vec<_> = fields.iter().map(|f| f.ident.clone().expect("named field")).collect();
-    let keys: Vec<String> = idents.iter().map(|i| i.to_string()).collect();
+    let keys: Vec<String> = idents.iter().map(crate::signature::ir_name).collect();
     let types: Vec<_> = fields.iter().map(|f| &f.ty).collect();
     let type_consts =
         types.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as ::kfp::__private::ParamType>::TYPE)).collect::<Vec<_>>();

@@ -38,7 +38,7 @@ impl Interface<'_> {
 
         let setters = self.inputs.iter().enumerate().map(|(i, input)| {
             let ident = &input.ident;
-            let key = ident.to_string();
+            let key = crate::signature::ir_name(ident);
             let positional = format_ident!("__p{}", i);
             let others: Vec<&Ident> = states.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, s)| s).collect();
             let before = states.iter().enumerate().map(|(j, s)| if j == i { unset.clone() } else { quote!(#s) });

@@ -155,6 +155,11 @@ pub fn wrapped(ty: &Type, name: &str) -> Option<Type> {
     }
 }
 
+/// The IR name of an identifier: `r#type` is `type`.
+pub fn ir_name(ident: &Ident) -> String {
+    syn::ext::IdentExt::unraw(ident).to_string()
+}
+
 /// Whether `ty` is the plain path `...::Name`.
 fn is_named(ty: &Type, name: &str) -> bool {
     matches!(ty, Type::Path(p) if p.qself.is_none()

@@ -92,7 +92,11 @@ fn rust_ddp(out: &Path) -> (f64, bool) {
         Launched::Worker(_) => unreachable!("the bench process is no worker"),
     }
     let rate: f64 = std::fs::read_to_string(out.join("rate")).expect("rank 0 wrote its rate").parse().expect("a number");
-    let load = |rank: usize| Tensor::read_safetensors(out.join(format!("rank{rank}.safetensors"))).expect("params");
+    let load = |rank: usize| {
+        let mut named = Tensor::read_safetensors(out.join(format!("rank{rank}.safetensors"))).expect("params");
+        named.sort_by(|a, b| a.0.cmp(&b.0)); // the file's order is not preserved
+        named
+    };
     let (a, b) = (load(0), load(1));
     let identical = a.len() == b.len() && a.iter().zip(&b).all(|((n, x), (m, y))| n == m && x.equal(y));
     (rate, identical)

@@ -36,11 +36,7 @@ struct Config {
 
 fn sampler(name: &str, seed: u64) -> Box<dyn Sampler> {
     match name {
-        "tpe_default" | "tpe_multivariate" => {
-            let mut t = TpeSampler::new(Some(seed));
-            if let Ok(n) = std::env::var("TUNE_EI") { t.n_ei_candidates = n.parse().unwrap(); }
-            Box::new(t)
-        }
+        "tpe_default" | "tpe_multivariate" => Box::new(TpeSampler::new(Some(seed))),
         "tpe_univariate" => Box::new(TpeSampler::univariate(Some(seed))),
         "random" => Box::new(RandomSampler::new(Some(seed))),
         other => panic!("unknown sampler {other}"),

@@ -68,7 +68,9 @@ fn write_pytorchjobs(pipelines: &[&PipelineDef], dir: &Path) -> anyhow::Result<V
         }
     }
     if files.is_empty() {
-        anyhow::bail!("error: --pytorchjob: no selected pipeline has a distributed component (#[component(distributed(nodes = N, nproc_per_node = M))])");
+        anyhow::bail!(
+            "error: --pytorchjob: no selected pipeline has a distributed component (#[component(distributed(nodes = N, nproc_per_node = M))])"
+        );
     }
     std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("error: cannot create {}: {e}", dir.display()))?;
     let mut lines = Vec::new();

@@ -30,6 +30,10 @@ pub fn main(pipelines: &[&dyn Pipeline]) -> ExitCode {
     if args.iter().any(|a| a.starts_with("--executor-input") || a.starts_with("--executor_input")) {
         return match Registry::from_pipelines(pipelines) {
             Ok(registry) => {
+                if let Err(error) = distributed::fetch_inputs(&args) {
+                    eprintln!("error: {error}");
+                    return ExitCode::FAILURE;
+                }
                 let status = kfp_runtime::executor::executor_main(args.clone(), &registry.entries());
                 if status == ExitCode::SUCCESS { distributed::relay_outputs(&args) } else { status }
             }

@@ -27,7 +27,9 @@ pub struct LaunchSpec {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum LaunchArgsError {
-    #[error("{LAUNCH_FLAG}: flag {0:?} is not a launch flag (expected --nodes=, --nproc-per-node=, --image=, --cpu-limit=, --cpu-request=, --memory-limit=, --memory-request=, --accelerator=, --env=NAME=VALUE)")]
+    #[error(
+        "{LAUNCH_FLAG}: flag {0:?} is not a launch flag (expected --nodes=, --nproc-per-node=, --image=, --cpu-limit=, --cpu-request=, --memory-limit=, --memory-request=, --accelerator=, --env=NAME=VALUE)"
+    )]
     Unknown(String),
     #[error("{LAUNCH_FLAG}: {flag}={value:?} is not a positive integer")]
     NotCount { flag: &'static str, value: String },

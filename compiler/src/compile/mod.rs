@@ -15,4 +15,4 @@ pub use launch::{LAUNCH_FLAG, LaunchArgsError, LaunchSpec};
 pub use names::sanitize_k8s_name;
 pub use pipeline::{CompileOptions, CompiledPipeline, PipelineDef, compile};
 pub use validate::{Problem, validate};
-pub use yaml::{read_platform_yaml, read_yaml, to_yaml};
+pub use yaml::{documents as yaml_documents, read_platform_yaml, read_yaml, to_yaml};

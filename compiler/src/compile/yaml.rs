@@ -18,18 +18,25 @@ pub fn to_yaml(compiled: &CompiledPipeline) -> Result<String, serde_saphyr::ser_
 
 /// Reads the pipeline document (the first one) of an IR file.
 pub fn read_yaml(text: &str) -> Result<PipelineSpec, String> {
-    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).map_err(|e| e.to_string())?;
+    let docs = documents(text)?;
     let first = docs.into_iter().next().ok_or("the file has no YAML document")?;
     serde_json::from_value(first).map_err(|e| e.to_string())
 }
 
 /// Reads the platform document (the second one) of an IR file; `None` when there is none.
 pub fn read_platform_yaml(text: &str) -> Result<Option<PlatformSpec>, String> {
-    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).map_err(|e| e.to_string())?;
+    let docs = documents(text)?;
     match docs.into_iter().nth(1) {
         None => Ok(None),
         Some(second) => serde_json::from_value(second).map(Some).map_err(|e| format!("platform document: {e}")),
     }
+}
+
+/// The YAML documents of a file. YAML 1.2 booleans only: an input named `n` or `on` stays a
+/// string, as in every file kfp-rs writes (it quotes such strings).
+pub fn documents(text: &str) -> Result<Vec<serde_json::Value>, String> {
+    let options = serde_saphyr::options! { strict_booleans: true };
+    serde_saphyr::from_multiple_with_options(text, options).map_err(|e| e.to_string())
 }
 
 fn header(spec: &PipelineSpec) -> String {

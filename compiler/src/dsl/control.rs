@@ -35,15 +35,16 @@ pub enum LoopItems {
 )]
 pub trait IntoLoopItems {
     type Item: Copy;
-    fn into_items(self, number: u32) -> LoopItems;
+    /// `next_number` hands out kfp's generated-name numbers; only a literal list takes one.
+    fn into_items(self, next_number: &mut dyn FnMut() -> u32) -> LoopItems;
     fn item(group: GroupId) -> Self::Item;
 }
 
 impl<T: ParamType> IntoLoopItems for Vec<T> {
     type Item = Param<T>;
-    fn into_items(self, number: u32) -> LoopItems {
+    fn into_items(self, next_number: &mut dyn FnMut() -> u32) -> LoopItems {
         let item_type = raw_item_type::<T>(&self);
-        LoopItems::Raw { items: serde_json::to_value(&self).unwrap_or_default(), item_type, number }
+        LoopItems::Raw { items: serde_json::to_value(&self).unwrap_or_default(), item_type, number: next_number() }
     }
     fn item(group: GroupId) -> Param<T> {
         Param::loop_item(group)
@@ -52,8 +53,8 @@ impl<T: ParamType> IntoLoopItems for Vec<T> {
 
 impl<T: ParamType, const N: usize> IntoLoopItems for [T; N] {
     type Item = Param<T>;
-    fn into_items(self, number: u32) -> LoopItems {
-        Vec::from(self).into_items(number)
+    fn into_items(self, next_number: &mut dyn FnMut() -> u32) -> LoopItems {
+        Vec::from(self).into_items(next_number)
     }
     fn item(group: GroupId) -> Param<T> {
         Param::loop_item(group)
@@ -62,7 +63,7 @@ impl<T: ParamType, const N: usize> IntoLoopItems for [T; N] {
 
 impl<T: ParamType> IntoLoopItems for Param<Vec<T>> {
     type Item = Param<T>;
-    fn into_items(self, _: u32) -> LoopItems {
+    fn into_items(self, _: &mut dyn FnMut() -> u32) -> LoopItems {
         LoopItems::Parameter { list: self.to_argument(), item_type: T::TYPE }
     }
     fn item(group: GroupId) -> Param<T> {
@@ -72,7 +73,7 @@ impl<T: ParamType> IntoLoopItems for Param<Vec<T>> {
 
 impl<A: ArtifactType> IntoLoopItems for ArtifactListRef<A> {
     type Item = ArtifactRef<A>;
-    fn into_items(self, _: u32) -> LoopItems {
+    fn into_items(self, _: &mut dyn FnMut() -> u32) -> LoopItems {
         LoopItems::Artifacts { list: self.to_argument(), schema: A::schema() }
     }
     fn item(group: GroupId) -> ArtifactRef<A> {
@@ -111,8 +112,7 @@ impl<R> Loop<R> {
 /// Runs `body` once per item, in parallel on the cluster (kfp's `dsl.ParallelFor`).
 pub fn ParallelFor<I: IntoLoopItems, R>(items: I, body: impl FnOnce(I::Item) -> R) -> Loop<R> {
     let group = with_graph("ParallelFor", |g| {
-        let raw_number = g.next_number();
-        let spec = LoopSpec { items: items.into_items(raw_number), parallelism: None };
+        let spec = LoopSpec { items: items.into_items(&mut || g.next_number()), parallelism: None };
         let number = g.next_number();
         g.open_group(GroupKind::Loop(spec), number)
     });
@@ -145,21 +145,17 @@ pub fn ExitHandler<O, R>(exit_task: &Task<O>, body: impl FnOnce() -> R) -> R {
 
 /// Runs `body` when `condition` holds (kfp's `dsl.If`); chain `.elif(..)` and `.else_(..)`.
 pub fn If<R>(condition: Condition, body: impl FnOnce() -> R) -> Branches {
-    let (wrapper_number, group) = with_graph("If", |g| {
-        // kfp numbers the condition-branches wrapper first; reserve its number in case an
-        // Elif or Else follows (only relative order is visible in the IR).
-        let wrapper_number = g.next_number();
+    let group = with_graph("If", |g| {
         let number = g.next_number();
-        (wrapper_number, g.open_group(GroupKind::Condition(vec![condition.clone()]), number))
+        g.open_group(GroupKind::Condition(vec![condition.clone()]), number)
     });
     body();
     with_graph("If", |g| g.close_group());
-    Branches { wrapper_number, first: group, wrapper: None, earlier: vec![condition], closed: false }
+    Branches { first: group, wrapper: None, earlier: vec![condition], closed: false }
 }
 
 /// The branches of an `If`, to continue with `Elif` and `Else`.
 pub struct Branches {
-    wrapper_number: u32,
     first: GroupId,
     wrapper: Option<usize>,
     earlier: Vec<Condition>,
@@ -186,11 +182,13 @@ impl Branches {
     fn branch<R>(&mut self, conditions: Vec<Condition>, body: impl FnOnce() -> R) {
         assert!(!self.closed, "no branch can follow Else");
         let first = self.first.index;
-        let wrapper_number = self.wrapper_number;
         let wrapper = *self.wrapper.get_or_insert_with(|| {
             with_graph("Elif", |g| {
+                // As kfp: the wrapper takes the If's number and the If the next one.
                 let parent = g.groups[first].parent;
-                g.groups.push(GroupNode { kind: GroupKind::Branches, parent, number: wrapper_number });
+                let number = g.groups[first].number;
+                g.groups[first].number = g.next_number();
+                g.groups.push(GroupNode { kind: GroupKind::Branches, parent, number });
                 let wrapper = g.groups.len() - 1;
                 g.order.push(Node::Group(wrapper));
                 g.groups[first].parent = Some(wrapper);

@@ -166,8 +166,9 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let source = dir.join("data.csv");
         builtin_wine().write(&source).unwrap();
-        let out = |name: &str| Output::at_path(dir.join(name)).unwrap();
-        let (train, validation, test, scaler) = (out("train"), out("validation"), out("test"), out("scaler"));
+        let out = |name: &str| Output::<Dataset>::at_path(dir.join(name)).unwrap();
+        let (train, validation, test) = (out("train"), out("validation"), out("test"));
+        let scaler = Output::<Artifact>::at_path(dir.join("scaler")).unwrap();
         preprocess(Input::at_path(&source), 1, 0.2, 0.2, train.clone(), validation.clone(), test.clone(), scaler.clone())
             .unwrap();
         let rows: Vec<usize> = [&train, &validation, &test].iter().map(|o| Table::read(o.path()).unwrap().rows()).collect();

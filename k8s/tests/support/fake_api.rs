@@ -20,6 +20,8 @@ pub enum Script {
     Fails,
     /// Stays Running forever.
     Hangs,
+    /// Stays Running until [`FakeApi::release`], then succeeds (a pod's work in between).
+    SucceedsWhenReleased,
 }
 
 #[derive(Debug, Clone)]
@@ -36,8 +38,10 @@ struct State {
     job: Option<Value>,
     reads: usize,
     deleted: bool,
+    released: bool,
 }
 
+#[derive(Clone)]
 pub struct FakeApi {
     pub url: String,
     state: Arc<Mutex<State>>,
@@ -65,6 +69,11 @@ impl FakeApi {
 
     pub fn stored_job(&self) -> Option<Value> {
         self.state.lock().unwrap().job.clone()
+    }
+
+    /// Lets a [`Script::SucceedsWhenReleased`] job finish.
+    pub fn release(&self) {
+        self.state.lock().unwrap().released = true;
     }
 
     pub fn deleted(&self) -> bool {
@@ -143,6 +152,11 @@ fn route(
         "GET" => match &mut state.job {
             Some(job) if !state.deleted => {
                 state.reads += 1;
+                let script = match script {
+                    Script::SucceedsWhenReleased if state.released => Script::Succeeds,
+                    Script::SucceedsWhenReleased => Script::Hangs,
+                    other => other,
+                };
                 job["status"] = json!({ "conditions": conditions(state.reads, script) });
                 (200, job.clone())
             }
@@ -168,7 +182,11 @@ fn apply(
     schema: &PyTorchJobSchema,
 ) -> (u16, Value) {
     if content_type != Some("application/apply-patch+yaml") {
-        return status(415, "UnsupportedMediaType", format!("apply needs application/apply-patch+yaml, got {content_type:?}"));
+        return status(
+            415,
+            "UnsupportedMediaType",
+            format!("apply needs application/apply-patch+yaml, got {content_type:?}"),
+        );
     }
     for wanted in ["fieldManager=kfp-rs", "fieldValidation=Strict"] {
         if !request.query.split('&').any(|pair| pair == wanted) {
@@ -208,15 +226,24 @@ fn conditions(reads: usize, script: Script) -> Value {
     let running = |status| condition("Running", status, "PyTorchJobRunning", "PyTorchJob is running.");
     match (reads, script) {
         (1, _) => json!([created]),
-        (2, _) | (_, Script::Hangs) => json!([created, running("True")]),
-        (_, Script::Succeeds) => json!([created, running("False"),
-            condition("Succeeded", "True", "PyTorchJobSucceeded", "PyTorchJob is successfully completed.")]),
-        (_, Script::Fails) => json!([created, running("False"),
-            condition("Failed", "True", "PyTorchJobFailed", "PyTorchJob is failed because 1 Master replica(s) failed.")]),
+        (2, _) | (_, Script::Hangs | Script::SucceedsWhenReleased) => json!([created, running("True")]),
+        (_, Script::Succeeds) => json!([
+            created,
+            running("False"),
+            condition("Succeeded", "True", "PyTorchJobSucceeded", "PyTorchJob is successfully completed.")
+        ]),
+        (_, Script::Fails) => json!([
+            created,
+            running("False"),
+            condition("Failed", "True", "PyTorchJobFailed", "PyTorchJob is failed because 1 Master replica(s) failed.")
+        ]),
     }
 }
 
 fn status(code: u16, reason: &str, message: String) -> (u16, Value) {
-    (code, json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                  "message": message, "reason": reason, "code": code}))
+    (
+        code,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                  "message": message, "reason": reason, "code": code}),
+    )
 }

@@ -47,7 +47,7 @@ pub fn expand(component: &Component, function: &ItemFn) -> TokenStream {
     };
     let output_values = outputs.iter().map(|p| {
         let ident = &p.ident;
-        let key = ident.to_string();
+        let key = crate::signature::ir_name(ident);
         quote!(#ident: ::kfp::__private::ArtifactRef::task_output(task, #key))
     });
     let return_value = returns_value
@@ -109,7 +109,7 @@ pub fn input_defs(inputs: &[&Param]) -> Vec<TokenStream> {
     inputs
         .iter()
         .map(|p| {
-            let key = p.ident.to_string();
+            let key = crate::signature::ir_name(&p.ident);
             let kind = match &p.kind {
                 ParamKind::Parameter { ty, optional, default } => {
                     let ty_const = quote_spanned!(ty.span()=> <#ty as ::kfp::__private::ParamType>::TYPE);
@@ -138,12 +138,12 @@ pub fn input_defs(inputs: &[&Param]) -> Vec<TokenStream> {
 }
 
 fn definition(component: &Component, name: &syn::Ident, inputs: &[&Param], outputs: &[&Param]) -> TokenStream {
-    let key = name.to_string();
+    let key = crate::signature::ir_name(name);
     let value = &component.ret.value;
     let description = option_str(component.description.as_deref());
     let inputs = input_defs(inputs);
     let outputs = outputs.iter().map(|p| {
-        let key = p.ident.to_string();
+        let key = crate::signature::ir_name(&p.ident);
         let artifact = output_artifact(p);
         let schema = quote_spanned!(artifact.span()=> <#artifact as ::kfp::__private::ArtifactType>::schema());
         quote!(::kfp::__private::OutputDef { name: #key, kind: ::kfp::__private::OutputKind::Artifact { schema: #schema, list: false } })
@@ -219,7 +219,7 @@ fn execute(component: &Component, function: &ItemFn) -> TokenStream {
     let name = &function.sig.ident;
     let reads = component.params.iter().map(|p| {
         let ident = &p.ident;
-        let key = ident.to_string();
+        let key = crate::signature::ir_name(ident);
         let read = match &p.kind {
             ParamKind::Parameter { ty, optional: true, .. } => quote!(ctx.optional_param::<#ty>(#key)?),
             ParamKind::Parameter { ty, optional: false, default: Some(default) } => quote!(

@@ -29,13 +29,13 @@ pub fn expand(pipeline: &Pipeline, function: &ItemFn) -> TokenStream {
         .iter()
         .map(|p| {
             let ty = channel_type(p);
-            let key = p.ident.to_string();
+            let key = crate::signature::ir_name(&p.ident);
             quote!(<#ty>::pipeline_input(#key))
         })
         .collect();
     let inputs = input_defs(&params);
     let unset = params.iter().map(|_| quote!(::kfp::__private::Unset));
-    let key = name.to_string();
+    let key = crate::signature::ir_name(name);
     let pipeline_name = &pipeline.name;
     let description = option_str(pipeline.description.as_deref());
     let display_name = option_str(pipeline.display_name.as_deref());

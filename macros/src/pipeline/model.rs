@@ -25,7 +25,7 @@ impl Pipeline {
         signature::check_plain_fn(&function.sig, &mut errors);
         let params = signature::params(&function.sig, false, &mut errors);
         let mut pipeline = Pipeline {
-            name: function.sig.ident.to_string(),
+            name: crate::signature::ir_name(&function.sig.ident),
             display_name: None,
             description: signature::doc_comment(&function.attrs),
             pipeline_root: None,

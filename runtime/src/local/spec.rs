@@ -14,9 +14,7 @@ pub fn load_pipeline(path: &Path) -> Result<PipelineSpec, LocalError> {
     let text = std::fs::read_to_string(path).map_err(LocalError::io("cannot read", path))?;
     // YAML 1.2 booleans only: kfp writes a parameter named `n` or `y` unquoted, which YAML 1.1
     // rules would read as a boolean key.
-    let options = serde_saphyr::options! { strict_booleans: true };
-    let documents: Vec<Value> = serde_saphyr::from_multiple_with_options(&text, options)
-        .map_err(|e| spec_error(e.to_string()))?;
+    let documents: Vec<Value> = kfp_compiler::compile::yaml_documents(&text).map_err(spec_error)?;
     let first = documents
         .into_iter()
         .next()

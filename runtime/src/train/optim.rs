@@ -127,13 +127,16 @@ impl Optimizer {
                             grad = &grad + &param * wd;
                         }
                     }
+                    // torch's single-tensor Adam; v's update as a lerp towards g^2 and the step
+                    // size folded into the denominator keep it to 8 passes over the weights.
                     let (m, v) = (&mut self.first[i], &mut self.second[i]);
                     let _ = m.lerp_(&grad, 1.0 - beta1);
-                    let _ = v.g_mul_scalar_(beta2).addcmul_(&(&grad * (1.0 - beta2)), &grad);
-                    let bias1 = 1.0 - beta1.powi(t);
+                    let _ = v.lerp_(&grad.square(), 1.0 - beta2);
+                    let step_size = lr / (1.0 - beta1.powi(t));
                     let bias2_sqrt = (1.0 - beta2.powi(t)).sqrt();
-                    let denom = (v.sqrt() / bias2_sqrt).g_add_scalar_(eps);
-                    let _ = param.addcdiv_(&(&*m * (-lr / bias1)), &denom);
+                    let mut denom = v.sqrt();
+                    let _ = denom.g_div_scalar_(bias2_sqrt).g_add_scalar_(eps).g_mul_scalar_(-1.0 / step_size);
+                    let _ = param.addcdiv_(m, &denom);
                 }
             }
         }

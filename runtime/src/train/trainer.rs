@@ -184,7 +184,11 @@ impl<'h> Trainer<'h> {
                     let (x, y) = gather(&data.train, batch, device);
                     let output = precision.autocast(|| model.forward_t(&x, true));
                     let loss = self.loss.compute(&output, &y);
-                    let weighted = &loss * (batch.len() as f64 / group_len as f64);
+                    let weighted = if batch.len() == group_len {
+                        loss.shallow_clone()
+                    } else {
+                        &loss * (batch.len() as f64 / group_len as f64)
+                    };
                     match &scaler {
                         Some(s) => s.scale_loss(&weighted).f_backward()?,
                         None => weighted.f_backward()?,

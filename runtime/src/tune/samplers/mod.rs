@@ -60,20 +60,44 @@ pub trait Sampler: Send + Sync {
     }
 }
 
-/// Parameters present with the same distribution in every finished (COMPLETE or PRUNED) trial,
-/// in first-seen order: the space multivariate samplers draw jointly.
-pub fn intersection_search_space(trials: &[Arc<FrozenTrial>]) -> SearchSpace {
-    let mut space: Option<SearchSpace> = None;
-    for trial in trials.iter().filter(|t| matches!(t.state, TrialState::Complete | TrialState::Pruned)) {
-        match &mut space {
-            None => space = Some(trial.params.iter().map(|(k, p)| (k.clone(), p.distribution.clone())).collect()),
-            Some(space) => space.retain(|name, dist| trial.params.get(name).is_some_and(|p| p.distribution == *dist)),
+/// A trial's internal value for `name`: set, or drawn jointly and still in flight. `position`
+/// is where the name usually sits in the trial's params (checked first, to skip hashing).
+pub fn internal_value(trial: &FrozenTrial, name: &str, position: usize) -> Option<f64> {
+    if let Some((key, p)) = trial.params.get_index(position) {
+        if key == name {
+            return Some(p.internal);
         }
     }
-    space.unwrap_or_default()
+    trial.params.get(name).map(|p| p.internal).or_else(|| trial.system_attrs.get(RELATIVE_PARAMS_ATTR)?.get(name)?.as_f64())
 }
 
-/// A trial's internal value for `name`: set, or drawn jointly and still in flight.
-pub fn internal_value(trial: &FrozenTrial, name: &str) -> Option<f64> {
-    trial.params.get(name).map(|p| p.internal).or_else(|| trial.system_attrs.get(RELATIVE_PARAMS_ATTR)?.get(name)?.as_f64())
+/// Parameters present with the same distribution in every finished (COMPLETE or PRUNED) trial,
+/// in first-seen order: the space multivariate samplers draw jointly. Updated incrementally:
+/// finished trials never change, so each is intersected once.
+#[derive(Debug, Default)]
+pub struct IntersectionCache {
+    state: std::sync::Mutex<(String, Vec<bool>, Option<SearchSpace>)>,
+}
+
+impl IntersectionCache {
+    pub fn get(&self, ctx: &SampleContext<'_>) -> SearchSpace {
+        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (study, seen, space) = &mut *guard;
+        if study != ctx.study_name {
+            *study = ctx.study_name.to_owned();
+            seen.clear();
+            *space = None;
+        }
+        seen.resize(seen.len().max(ctx.trials.len()), false);
+        for trial in ctx.trials.iter().filter(|t| matches!(t.state, TrialState::Complete | TrialState::Pruned)) {
+            if std::mem::replace(&mut seen[trial.number as usize], true) {
+                continue;
+            }
+            match space {
+                None => *space = Some(trial.params.iter().map(|(k, p)| (k.clone(), p.distribution.clone())).collect()),
+                Some(space) => space.retain(|name, dist| trial.params.get(name).is_some_and(|p| p.distribution == *dist)),
+            }
+        }
+        space.clone().unwrap_or_default()
+    }
 }

@@ -10,7 +10,7 @@ mod parzen;
 pub use parzen::{ParzenEstimator, ParzenSettings};
 
 use super::random::{entropy_seed, sample_uniform};
-use super::{SampleContext, Sampler, intersection_search_space, internal_value};
+use super::{IntersectionCache, SampleContext, Sampler, internal_value};
 use crate::tune::distributions::Distribution;
 use crate::tune::frozen::{FrozenTrial, TrialState};
 use crate::tune::rng::{Rng, hash_str};
@@ -22,8 +22,9 @@ use std::cmp::Ordering;
 const RELATIVE_STREAM: u64 = 0x7265_6c61_7469_7665;
 
 /// TPE settings; `TpeSampler::new(seed)` gives Optuna 5's defaults.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct TpeSampler {
+    space_cache: IntersectionCache,
     seed: u64,
     pub n_startup_trials: usize,
     pub n_ei_candidates: usize,
@@ -75,6 +76,7 @@ impl TpeSampler {
     /// Optuna 5 defaults: 10 start-up trials, 24 candidates, multivariate, constant liar.
     pub fn new(seed: Option<u64>) -> Self {
         TpeSampler {
+            space_cache: IntersectionCache::default(),
             seed: seed.unwrap_or_else(entropy_seed),
             n_startup_trials: 10,
             n_ei_candidates: 24,
@@ -94,7 +96,7 @@ impl TpeSampler {
         let mut obs = Observations { values: vec![Vec::new(); names.len()], scores: Vec::new(), running: Vec::new(), n_finished: 0 };
         for trial in ctx.trials.iter().filter(|t| t.number != ctx.number) {
             let Some(score) = self.score(trial, sign) else { continue };
-            let values: Option<Vec<f64>> = names.iter().map(|n| internal_value(trial, n)).collect();
+            let values: Option<Vec<f64>> = names.iter().enumerate().map(|(i, n)| internal_value(trial, n, i)).collect();
             let Some(values) = values else { continue };
             for (column, v) in obs.values.iter_mut().zip(values) {
                 column.push(v);
@@ -154,7 +156,7 @@ impl Sampler for TpeSampler {
         if !self.multivariate {
             return SearchSpace::new();
         }
-        let mut space = intersection_search_space(ctx.trials);
+        let mut space = self.space_cache.get(ctx);
         space.retain(|_, d| !d.is_single());
         space
     }
