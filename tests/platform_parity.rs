@@ -97,6 +97,18 @@ fn platform_documents_read_back_into_the_typed_structs() {
     assert_eq!(config.node_affinity[0].weight, Some(10));
 }
 
+/// `ir_diff.py` ignores images; the PVC steps are recognised by theirs, so those must match.
+#[test]
+fn pvc_create_and_delete_use_kfp_kubernetes_marker_images() {
+    let read = |path: &Path| read_yaml(&fs::read_to_string(path).expect("read IR")).unwrap_or_else(|e| panic!("{e}"));
+    let (kfp, ours) = (read(golden()), read(ours()));
+    for label in ["exec-createpvc", "exec-deletepvc"] {
+        let executor = ours.deployment_spec.executors.get(label);
+        assert!(executor.is_some(), "kfp-rs wrote no {label}");
+        assert_eq!(executor, kfp.deployment_spec.executors.get(label), "{label}");
+    }
+}
+
 mod misuse {
     use kfp::kubernetes::{EmptyDir, NodeAffinity, NodeOperator};
     use kfp::prelude::*;

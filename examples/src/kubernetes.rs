@@ -1,7 +1,8 @@
 //! Kubernetes pod settings, which Python kfp needs the kfp-kubernetes package for: volumes,
-//! secrets, config maps, scheduling, pod metadata, shared memory and a timeout.
+//! secrets, config maps, scheduling, pod metadata, shared memory, a timeout, and a volume
+//! created for the run and deleted after it.
 
-use kfp::kubernetes::{EmptyDir, ImagePullPolicy, NodeAffinity, NodeOperator, TaintEffect, Toleration};
+use kfp::kubernetes::{CreatePvc, EmptyDir, ImagePullPolicy, NodeAffinity, NodeOperator, PvcName, TaintEffect, Toleration};
 use kfp::prelude::*;
 
 /// Names the volume claim of a run.
@@ -21,7 +22,11 @@ pub fn inspect(message: String) -> String {
 #[pipeline(name = "kubernetes-settings")]
 pub fn kubernetes_settings(#[default("shared-data")] pvc: String, #[default("db-creds")] secret: String) {
     let claim = claim_name("run");
-    inspect("all settings")
+    // Paths rooted in `kfp` are plain calls inside a pipeline body, not component calls.
+    let volume = kfp::kubernetes::create_pvc(
+        CreatePvc::new(PvcName::Suffix("-scratch".into()), "ReadWriteOnce", "5Gi").storage_class("standard"),
+    );
+    let inspected = inspect("all settings")
         .mount_pvc("static-pvc", "/data")
         .mount_pvc_sub_path(pvc, "/param", "sub")
         .mount_pvc(claim.outputs.output, "/scratch")
@@ -44,7 +49,9 @@ pub fn kubernetes_settings(#[default("shared-data")] pvc: String, #[default("db-
         .empty_dir_mount(EmptyDir::new("tmp", "/tmp2"))
         .set_shared_memory("2Gi")
         .use_field_path_as_env("POD_NAME", "metadata.name")
-        .set_timeout(3600);
+        .set_timeout(3600)
+        .mount_pvc(volume.outputs.name, "/volume");
+    kfp::kubernetes::delete_pvc(volume.outputs.name).after(&inspected);
     ParallelFor(["a".to_string(), "b".to_string()], |item| {
         inspect(item).mount_pvc(pvc, "/shared").use_secret_as_volume(secret, "/creds")
     });

@@ -6,6 +6,7 @@
 use crate::pytorchjob::{API_VERSION, KIND, PyTorchJob};
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use std::time::{Duration, Instant};
+use tokio::signal::unix::{SignalKind, signal};
 
 /// The field manager kfp-rs applies jobs as.
 pub const FIELD_MANAGER: &str = "kfp-rs";
@@ -37,6 +38,8 @@ pub enum LaunchError {
     Status { name: String, source: kube::Error },
     #[error("PyTorchJob {name} failed: {reason}: {message}")]
     Failed { name: String, reason: String, message: String },
+    #[error("this step was stopped ({signal}); PyTorchJob {name} was deleted")]
+    Interrupted { name: String, signal: &'static str },
     #[error("PyTorchJob {name} did not finish within {seconds} s (last condition: {last}); it was deleted")]
     TimedOut { name: String, seconds: u64, last: String },
     #[error("cannot start the async runtime: {0}")]
@@ -86,6 +89,9 @@ async fn run_job_async(
     let api: Api<DynamicObject> = Api::namespaced_with(client, &namespace, &resource);
     let mut job = job.clone();
     job.metadata.namespace = Some(namespace.clone());
+    // Listening before the job exists: a step stopped at any later point deletes its job.
+    let mut terminate = signal(SignalKind::terminate()).map_err(LaunchError::Runtime)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(LaunchError::Runtime)?;
     api.patch(&name, &PatchParams::apply(FIELD_MANAGER).validation_strict(), &Patch::Apply(&job))
         .await
         .map_err(|source| LaunchError::Submit { name: name.clone(), source })?;
@@ -116,7 +122,16 @@ async fn run_job_async(
             return Err(LaunchError::TimedOut { name, seconds: options.timeout.as_secs(), last });
         }
         pause = (pause * 2).min(options.poll_interval);
-        tokio::time::sleep(pause.min(options.timeout.saturating_sub(started.elapsed()))).await;
+        let stopped = tokio::select! {
+            _ = tokio::time::sleep(pause.min(options.timeout.saturating_sub(started.elapsed()))) => None,
+            _ = terminate.recv() => Some("SIGTERM"),
+            _ = interrupt.recv() => Some("SIGINT"),
+        };
+        if let Some(signal) = stopped {
+            // The run was stopped: free the GPUs now rather than at the job's deadline.
+            let _ = api.delete(&name, &DeleteParams::background()).await;
+            return Err(LaunchError::Interrupted { name, signal });
+        }
     }
 }
 

@@ -52,6 +52,7 @@ fn launch(args: &[String], inputs: &[PathBuf], outputs: &[PathBuf]) -> Result<()
         executor_input,
         backoff_limit: 0,
         active_deadline_seconds: Some(timeout.as_secs()),
+        owner_pod: std::env::var("KFP_POD_NAME").ok().zip(std::env::var("KFP_POD_UID").ok()),
     };
     let relay_server = match inputs.is_empty() && outputs.is_empty() {
         true => None,

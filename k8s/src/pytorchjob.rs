@@ -38,6 +38,18 @@ pub struct ObjectMeta {
     pub labels: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owner_references: Vec<OwnerReference>,
+}
+
+/// The pipeline step's pod owns its job: deleting the pod (with its run) deletes the job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerReference {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub uid: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,6 +164,8 @@ pub struct JobTarget {
     pub backoff_limit: u32,
     /// The operator stops the job after this long, even if its launcher is gone.
     pub active_deadline_seconds: Option<u64>,
+    /// The step's pod (`KFP_POD_NAME`, `KFP_POD_UID`), which then owns the job.
+    pub owner_pod: Option<(String, String)>,
 }
 
 /// The PyTorchJob for `spec` at `target`.
@@ -195,6 +209,16 @@ pub fn build(spec: &LaunchSpec, target: &JobTarget) -> PyTorchJob {
             namespace: target.namespace.clone(),
             labels,
             annotations: BTreeMap::new(),
+            owner_references: target
+                .owner_pod
+                .iter()
+                .map(|(name, uid)| OwnerReference {
+                    api_version: "v1".into(),
+                    kind: "Pod".into(),
+                    name: name.clone(),
+                    uid: uid.clone(),
+                })
+                .collect(),
         },
         spec: PyTorchJobSpec {
             nproc_per_node: spec.nproc_per_node.to_string(),

@@ -31,6 +31,7 @@ fn job() -> PyTorchJob {
         executor_input: "{}".into(),
         backoff_limit: 0,
         active_deadline_seconds: Some(60),
+        owner_pod: None,
     };
     build(&spec, &target)
 }

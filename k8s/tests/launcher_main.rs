@@ -1,6 +1,7 @@
 //! The step's launcher end to end against the fake API server: it names the job after
 //! KFP_POD_UID, gives the pods the relay's address and token, serves the inputs, takes the
-//! outputs, and fails when a job succeeds without sending them. One test: it sets process env.
+//! outputs, fails when a job succeeds without sending them, and deletes its job when stopped.
+//! One test: it sets process env and sends itself SIGTERM.
 
 mod support;
 
@@ -57,6 +58,7 @@ fn the_launcher_relays_inputs_and_outputs_and_requires_the_outputs() {
     unsafe {
         std::env::set_var("KFP_OUTPUT_RELAY_HOST", "127.0.0.1");
         std::env::set_var("KFP_POD_UID", "3f1c-uid");
+        std::env::set_var("KFP_POD_NAME", "ddp-run-train-driver-123");
     }
     let input = dir.join("gcs/bucket/data.csv");
     std::fs::create_dir_all(input.parent().unwrap()).unwrap();
@@ -86,6 +88,11 @@ fn the_launcher_relays_inputs_and_outputs_and_requires_the_outputs() {
     assert_eq!(status, ExitCode::SUCCESS);
     assert_eq!(job["metadata"]["name"], kfp_k8s::pytorchjob::job_name("train", "3f1c-uid"));
     assert_eq!(job["metadata"]["namespace"], support::fake_api::NAMESPACE);
+    assert_eq!(
+        job["metadata"]["ownerReferences"],
+        serde_json::json!([{"apiVersion": "v1", "kind": "Pod", "name": "ddp-run-train-driver-123", "uid": "3f1c-uid"}]),
+        "deleting the step's pod deletes the job"
+    );
     let container = &job["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0];
     assert_eq!(container["args"][1], r#"{"outputs":{}}"#, "the pods get the step's executor input");
     assert_eq!(container["command"][0], std::env::current_exe().unwrap().display().to_string());
@@ -96,5 +103,20 @@ fn the_launcher_relays_inputs_and_outputs_and_requires_the_outputs() {
     use_fake(&fake, &dir);
     let missing: Vec<PathBuf> = vec![dir.join("tmp/outputs/never_sent.json")];
     assert_eq!(kfp_k8s::launcher_main(&args(), &[], &missing), ExitCode::FAILURE);
+
+    // A step stopped while its job runs (KFP terminating the run) deletes the job.
+    let fake = FakeApi::start(Script::Hangs);
+    use_fake(&fake, &dir);
+    let stopper = {
+        let probe = fake.clone();
+        std::thread::spawn(move || {
+            wait_for_job(&probe);
+            let pid = std::process::id().to_string();
+            assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        })
+    };
+    assert_eq!(kfp_k8s::launcher_main(&args(), &[], &[]), ExitCode::FAILURE);
+    stopper.join().unwrap();
+    assert!(fake.deleted(), "the job was deleted");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -35,6 +35,7 @@ fn target() -> JobTarget {
         executor_input: r#"{"inputs":{"parameterValues":{"lr":0.001}}}"#.into(),
         backoff_limit: 0,
         active_deadline_seconds: Some(3600),
+        owner_pod: None,
     }
 }
 

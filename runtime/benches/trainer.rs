@@ -112,11 +112,15 @@ fn peer(python: &Path, script: &Path, ddp: bool, threads: usize) -> (f64, bool) 
     let output = command.output().expect("run the PyTorch peer");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "PyTorch peer failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("PEER ")).collect();
+    // Ranks share the pipe: split on the marker rather than on lines.
+    let lines: Vec<&str> = stdout.split("PEER ").skip(1).collect();
     let field = |line: &str, key: &str| -> String {
-        line.split_whitespace().find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_owned)).unwrap_or_default()
+        line.lines().next().unwrap_or_default().split_whitespace().find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_owned)).unwrap_or_default()
     };
-    let rank0 = lines.iter().find(|l| field(l, "rank") == "0").expect("rank 0 reported");
+    let rank0 = lines
+        .iter()
+        .find(|l| field(l, "rank") == "0")
+        .unwrap_or_else(|| panic!("the PyTorch peer printed no rank-0 result:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
     let rate: f64 = field(rank0, "samples_per_s").parse().expect("a rate");
     (rate, lines.iter().all(|l| field(l, "identical") == "True"))
 }

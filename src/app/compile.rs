@@ -59,8 +59,19 @@ pub(super) fn main(pipelines: &[&dyn Pipeline], argv: impl IntoIterator<Item = S
 }
 
 /// `--pytorchjob`/`--dockerfile`: the IR must compile, then only those files are written.
-pub fn compile_deploy(pipelines: &[&dyn Pipeline], args: &CompileArgs, deploy: &DeployArgs) -> anyhow::Result<Vec<String>> {
-    compile_all(pipelines, &CompileArgs { check: true, list: false, out: args.out.clone(), pipelines: args.pipelines.clone(), ..*args })?;
+pub fn compile_deploy(
+    pipelines: &[&dyn Pipeline],
+    args: &CompileArgs,
+    deploy: &DeployArgs,
+) -> anyhow::Result<Vec<String>> {
+    let check_only = CompileArgs {
+        out: args.out.clone(),
+        pipelines: args.pipelines.clone(),
+        list: false,
+        check: true,
+        disable_caching: args.disable_caching,
+    };
+    compile_all(pipelines, &check_only)?;
     let definitions: Vec<_> = pipelines.iter().map(|p| p.definition()).collect();
     super::deploy::write(&super::deploy::selected(&definitions, &args.pipelines), deploy)
 }

@@ -61,6 +61,7 @@ fn write_pytorchjobs(pipelines: &[&PipelineDef], dir: &Path) -> anyhow::Result<V
                 executor_input: "{{$}}".to_owned(),
                 backoff_limit: 0,
                 active_deadline_seconds: None,
+                owner_pod: None,
             };
             let yaml = to_yaml(&build(&spec, &target))?;
             let file = dir.join(format!("{pipeline_name}-{index}-{}.yaml", sanitize_k8s_name(component)));
@@ -122,7 +123,7 @@ fn container_tasks(graph: &Graph) -> Vec<(usize, &TaskNode, &ContainerDef)> {
                 Implementation::Container(container) => out.push((out.len(), task, container)),
                 Implementation::Graph(inner) => walk(inner, out),
                 // An importer runs no user binary.
-                Implementation::Importer(_) => {}
+                Implementation::Importer(_) | Implementation::BackendOp(_) => {}
             }
         }
     }

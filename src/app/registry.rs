@@ -30,7 +30,7 @@ impl Registry {
         for task in &graph.tasks {
             match &task.component.implementation {
                 Implementation::Graph(inner) => self.add_graph(inner)?,
-                Implementation::Importer(_) => {}
+                Implementation::Importer(_) | Implementation::BackendOp(_) => {}
                 Implementation::Container(container) => {
                     let entry = container.entry.as_ref().and_then(|e| e.downcast_ref::<ComponentEntry>());
                     let Some(&entry) = entry else { continue };

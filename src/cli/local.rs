@@ -1,6 +1,8 @@
 //! `kfp local run FILE.yaml [key=value...]`: runs a compiled pipeline on this machine.
 
-use kfp_runtime::local::{BinaryMap, LocalRunner, RunOptions, load_pipeline, parse_arguments};
+use kfp_runtime::local::{
+    BinaryMap, LocalRunner, RunOptions, load_pipeline, load_platform, parse_arguments,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,6 +38,14 @@ struct RunArgs {
     /// same name next to this program or on PATH.
     #[arg(long = "binary", value_name = "[IMAGE_PATH=]LOCAL_PATH")]
     binaries: Vec<String>,
+    /// Secrets for the pipeline's Kubernetes settings, as files DIR/<secret>/<key>
+    /// (default: $KFP_LOCAL_SECRETS).
+    #[arg(long, value_name = "DIR")]
+    secrets: Option<PathBuf>,
+    /// Config maps for the pipeline's Kubernetes settings, as files DIR/<config map>/<key>
+    /// (default: $KFP_LOCAL_CONFIG_MAPS).
+    #[arg(long, value_name = "DIR")]
+    config_maps: Option<PathBuf>,
     /// The run id (default: run-<UTC timestamp>).
     #[arg(long)]
     run_id: Option<String>,
@@ -53,6 +63,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     options.cache = !args.no_cache;
     options.run_id = args.run_id;
     options.quiet = args.quiet;
+    options.platform = load_platform(&args.file)?;
+    if let Some(dir) = args.secrets {
+        options.secrets_dir = Some(dir);
+    }
+    if let Some(dir) = args.config_maps {
+        options.config_maps_dir = Some(dir);
+    }
     if let Some(parallelism) = args.parallelism {
         anyhow::ensure!(parallelism > 0, "--parallelism must be at least 1");
         options.parallelism = parallelism;

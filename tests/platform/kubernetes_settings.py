@@ -28,6 +28,9 @@ def set_shared_memory(task, size):
 @dsl.pipeline(name="kubernetes-settings")
 def kubernetes_settings(pvc: str = "shared-data", secret: str = "db-creds"):
     claim = claim_name(prefix="run")
+    volume = kubernetes.CreatePVC(
+        pvc_name_suffix="-scratch", access_modes=["ReadWriteOnce"], size="5Gi", storage_class_name="standard"
+    )
     t = inspect(message="all settings")
     kubernetes.mount_pvc(t, pvc_name="static-pvc", mount_path="/data")
     kubernetes.mount_pvc(t, pvc_name=pvc, mount_path="/param", sub_path="sub")
@@ -52,6 +55,8 @@ def kubernetes_settings(pvc: str = "shared-data", secret: str = "db-creds"):
     set_shared_memory(t, "2Gi")
     kubernetes.use_field_path_as_env(t, env_name="POD_NAME", field_path="metadata.name")
     kubernetes.set_timeout(t, 3600)
+    kubernetes.mount_pvc(t, pvc_name=volume.outputs["name"], mount_path="/volume")
+    kubernetes.DeletePVC(pvc_name=volume.outputs["name"]).after(t)
     with dsl.ParallelFor(["a", "b"]) as item:
         looped = inspect(message=item)
         kubernetes.mount_pvc(looped, pvc_name=pvc, mount_path="/shared")

@@ -302,6 +302,14 @@ impl<'a> Lowering<'a> {
                 display_name = display_name.or_else(|| container.display_name.clone());
                 container.caching
             }
+            Implementation::BackendOp(image) => {
+                let executor_key = format!("exec-{unique}");
+                let container = ContainerSpec { image: (*image).to_owned(), ..Default::default() };
+                self.executors.insert(executor_key.clone(), ExecutorSpec { container: Some(container), importer: None });
+                spec.executor_label = Some(executor_key);
+                task_spec.retry_policy = task.overrides.retry.as_ref().map(retry);
+                true
+            }
             Implementation::Importer(importer) => {
                 let executor_key = format!("exec-{unique}");
                 let artifact_uri = match task.arguments.iter().find(|(name, _)| *name == "uri") {

@@ -24,6 +24,9 @@ pub enum Implementation {
     Graph(Arc<Graph>),
     /// kfp's `dsl.importer`: registers an existing artifact by URI.
     Importer(ImporterDef),
+    /// A step the KFP backend performs itself, named by a marker image (kfp-kubernetes's
+    /// `CreatePVC` runs as `argostub/createpvc`): no command, nothing of ours runs.
+    BackendOp(&'static str),
 }
 
 /// Settings of an importer task.

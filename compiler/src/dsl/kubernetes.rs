@@ -6,8 +6,11 @@
 //! Names of PVCs, secrets and config maps take a constant or a `Param<String>` (a pipeline
 //! input or a task output), like kfp-kubernetes.
 
-use super::channel::{Argument, IntoParam};
+use super::channel::{Argument, IntoParam, Param};
+use super::component::{ComponentDef, Implementation, InputDef, InputKind, OutputDef, OutputKind};
+use super::graph::add_task;
 use super::task::Task;
+use crate::ir::ParameterType;
 use std::collections::BTreeMap;
 
 /// Every Kubernetes setting made on one task, in call order where order shows in the IR.
@@ -395,4 +398,128 @@ fn named<T>(name: impl IntoParam<String>, usage: T, optional: bool) -> NamedSour
 
 fn pairs<K: Into<String>, E: Into<String>>(pairs: impl IntoIterator<Item = (K, E)>) -> Vec<(String, String)> {
     pairs.into_iter().map(|(k, e)| (k.into(), e.into())).collect()
+}
+
+/// How a PVC made by [`create_pvc`] is named.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PvcName {
+    /// Exactly this name.
+    Fixed(String),
+    /// `<workflow name>-<suffix>`, unique per run.
+    Suffix(String),
+}
+
+/// kfp-kubernetes `CreatePVC`: a PersistentVolumeClaim the KFP backend creates at run time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatePvc {
+    pub name: PvcName,
+    /// `ReadWriteOnce`, `ReadOnlyMany`, `ReadWriteMany` or `ReadWriteOncePod`.
+    pub access_modes: Vec<String>,
+    /// Storage requested, as a quantity (`5Gi`).
+    pub size: String,
+    /// `None`: the cluster's default class.
+    pub storage_class_name: Option<String>,
+    /// A pre-existing PersistentVolume to bind.
+    pub volume_name: Option<String>,
+    pub annotations: Option<BTreeMap<String, String>>,
+    /// `{apiGroup, kind, name}` of a VolumeSnapshot or PVC to fill it from.
+    pub data_source: Option<BTreeMap<String, String>>,
+}
+
+impl CreatePvc {
+    /// A claim of `size` with one access mode, in the default storage class.
+    pub fn new(name: PvcName, access_mode: impl Into<String>, size: impl Into<String>) -> Self {
+        Self {
+            name,
+            access_modes: vec![access_mode.into()],
+            size: size.into(),
+            storage_class_name: None,
+            volume_name: None,
+            annotations: None,
+            data_source: None,
+        }
+    }
+
+    pub fn storage_class(mut self, name: impl Into<String>) -> Self {
+        self.storage_class_name = Some(name.into());
+        self
+    }
+}
+
+/// The outputs of a [`create_pvc`] task.
+#[derive(Clone, Copy)]
+pub struct CreatedPvc {
+    /// The claim's name, to pass to `.mount_pvc` and [`delete_pvc`].
+    pub name: Param<String>,
+}
+
+/// Adds a task that creates a PVC (kfp-kubernetes `CreatePVC`; tasks `createpvc`, `createpvc-2`).
+/// The backend runs it; the local runner cannot.
+pub fn create_pvc(settings: CreatePvc) -> Task<CreatedPvc> {
+    use serde_json::{Value, json};
+    let string = |s: &str| Value::String(s.to_owned());
+    let mut arguments = vec![("access_modes", Argument::Constant(json!(settings.access_modes)))];
+    arguments.push(("size", Argument::Constant(string(&settings.size))));
+    match &settings.name {
+        PvcName::Fixed(name) => arguments.push(("pvc_name", Argument::Constant(string(name)))),
+        PvcName::Suffix(suffix) => arguments.push(("pvc_name_suffix", Argument::Constant(string(suffix)))),
+    }
+    let optional = [
+        ("storage_class_name", settings.storage_class_name.as_deref().map(string)),
+        ("volume_name", settings.volume_name.as_deref().map(string)),
+        ("annotations", settings.annotations.as_ref().map(|m| json!(m))),
+        ("data_source", settings.data_source.as_ref().map(|m| json!(m))),
+    ];
+    arguments.extend(optional.into_iter().filter_map(|(name, value)| Some((name, Argument::Constant(value?)))));
+    // A task's arguments are kept in the component's declaration order.
+    let order = |name: &str| CREATE_PVC_INPUTS.iter().position(|(n, ..)| *n == name);
+    arguments.sort_by_key(|(name, _)| order(name));
+    let id = add_task(create_pvc_component(), arguments);
+    Task::new(id, CreatedPvc { name: Param::task_output(id, "name") })
+}
+
+/// Adds a task that deletes a PVC (kfp-kubernetes `DeletePVC`), such as one made by [`create_pvc`].
+pub fn delete_pvc(pvc_name: impl IntoParam<String>) -> Task<()> {
+    let component = ComponentDef {
+        name: "DeletePVC",
+        description: None,
+        inputs: vec![parameter("pvc_name", ParameterType::String, false, None)],
+        outputs: Vec::new(),
+        implementation: Implementation::BackendOp("argostub/deletepvc"),
+    };
+    Task::new(add_task(component, vec![("pvc_name", pvc_name.into_argument())]), ())
+}
+
+/// `CreatePVC`'s inputs as kfp-kubernetes declares them: name, type, optional.
+const CREATE_PVC_INPUTS: [(&str, ParameterType, bool); 8] = [
+    ("access_modes", ParameterType::List, false),
+    ("size", ParameterType::String, false),
+    ("pvc_name", ParameterType::String, true),
+    ("pvc_name_suffix", ParameterType::String, true),
+    ("storage_class_name", ParameterType::String, true),
+    ("volume_name", ParameterType::String, true),
+    ("annotations", ParameterType::Struct, true),
+    ("data_source", ParameterType::Struct, true),
+];
+
+fn create_pvc_component() -> ComponentDef {
+    let inputs = CREATE_PVC_INPUTS
+        .iter()
+        .map(|&(name, ty, optional)| {
+            // kfp-kubernetes defaults the storage class to '' (a statically provisioned claim).
+            let default = (name == "storage_class_name").then(|| serde_json::Value::String(String::new()));
+            parameter(name, ty, optional, default)
+        })
+        .collect();
+    ComponentDef {
+        name: "CreatePVC",
+        description: None,
+        inputs,
+        outputs: vec![OutputDef { name: "name", kind: OutputKind::Parameter(ParameterType::String) }],
+        implementation: Implementation::BackendOp("argostub/createpvc"),
+    }
+}
+
+fn parameter(name: &'static str, ty: ParameterType, optional: bool, default: Option<serde_json::Value>) -> InputDef {
+    InputDef { name, kind: InputKind::Parameter { ty, optional, default } }
 }

@@ -316,3 +316,34 @@ mod int32_float {
         if whole { Ok(Some(value as i32)) } else { Err(serde::de::Error::custom(format!("{value} is not an int32"))) }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int64_fields_read_strings_and_numbers_and_write_strings() {
+        let config: KubernetesExecutorConfig =
+            serde_json::from_value(serde_json::json!({"activeDeadlineSeconds": "3600"})).unwrap();
+        assert_eq!(config.active_deadline_seconds, Some(3600));
+        let config: KubernetesExecutorConfig = serde_json::from_value(serde_json::json!({"activeDeadlineSeconds": 60})).unwrap();
+        assert_eq!(serde_json::to_value(&config).unwrap(), serde_json::json!({"activeDeadlineSeconds": "60"}));
+        let bad = serde_json::from_value::<KubernetesExecutorConfig>(serde_json::json!({"activeDeadlineSeconds": "soon"}));
+        assert!(bad.unwrap_err().to_string().contains("invalid digit"));
+    }
+
+    #[test]
+    fn affinity_weights_are_whole_int32s_written_as_floats() {
+        let term: NodeAffinityTerm = serde_json::from_value(serde_json::json!({"weight": 10.0})).unwrap();
+        assert_eq!(term.weight, Some(10));
+        assert_eq!(serde_json::to_value(&term).unwrap(), serde_json::json!({"weight": 10.0}));
+        let fractional = serde_json::from_value::<NodeAffinityTerm>(serde_json::json!({"weight": 10.5}));
+        assert!(fractional.unwrap_err().to_string().contains("10.5 is not an int32"));
+    }
+
+    #[test]
+    fn unknown_kubernetes_fields_are_rejected() {
+        let error = serde_json::from_value::<KubernetesExecutorConfig>(serde_json::json!({"podLabels": {}})).unwrap_err();
+        assert!(error.to_string().contains("podLabels"), "{error}");
+    }
+}

@@ -24,6 +24,15 @@ impl Pipeline {
         let mut errors = Errors::default();
         signature::check_plain_fn(&function.sig, &mut errors);
         let params = signature::params(&function.sig, false, &mut errors);
+        if let syn::ReturnType::Type(_, ty) = &function.sig.output
+            && signature::wrapped(ty, "Param").is_none()
+            && signature::wrapped(ty, "ArtifactRef").is_none()
+        {
+            errors.push(syn::Error::new_spanned(
+                ty,
+                "a pipeline returns nothing, or one `Param<T>` or `ArtifactRef<A>` produced by one of its tasks",
+            ));
+        }
         let mut pipeline = Pipeline {
             name: crate::signature::ir_name(&function.sig.ident),
             display_name: None,

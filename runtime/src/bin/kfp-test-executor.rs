@@ -23,6 +23,7 @@ const COMPONENTS: &[(&str, ComponentEntry)] = &[
     ("noop", noop),
     ("final-status", final_status),
     ("stamp", stamp),
+    ("probe", probe),
 ];
 
 fn main() -> ExitCode {
@@ -198,6 +199,39 @@ fn stamp(ctx: ExecutorContext) -> Result<(), ExecutorError> {
         println!("first-line-ns {now}");
         std::fs::copy(data.path(), out.path())?;
         Ok(x * 2.0)
+    });
+    ctx.finish(result)
+}
+
+/// What a task sees of its Kubernetes settings: writes `text` to `write`, then returns
+/// `<$var or "unset">|<contents of read>`; with `sleep_ms` it first starts a `sleep` child
+/// (its pid in `<write>.child`) and sleeps. A path may start with `$NAME/` (an env var).
+fn probe(ctx: ExecutorContext) -> Result<(), ExecutorError> {
+    let var: String = ctx.param("var")?;
+    let read: Option<String> = ctx.optional_param("read")?;
+    let write: Option<String> = ctx.optional_param("write")?;
+    let text: Option<String> = ctx.optional_param("text")?;
+    let sleep_ms: Option<u64> = ctx.optional_param("sleep_ms")?;
+    let result = ctx.run(|| -> anyhow::Result<String> {
+        let expand = |path: &str| -> anyhow::Result<PathBuf> {
+            let Some(rest) = path.strip_prefix('$') else { return Ok(path.into()) };
+            let (name, tail) = rest.split_once('/').unwrap_or((rest, ""));
+            Ok(PathBuf::from(std::env::var(name).map_err(|_| anyhow::anyhow!("${name} is not set"))?).join(tail))
+        };
+        if let Some(write) = &write {
+            let path = expand(write)?;
+            std::fs::write(&path, text.clone().unwrap_or_default())?;
+            if let Some(ms) = sleep_ms.filter(|ms| *ms > 0) {
+                let child = std::process::Command::new("sleep").arg("60").spawn()?;
+                std::fs::write(path.with_extension("child"), child.id().to_string())?;
+                std::thread::sleep(Duration::from_millis(ms));
+            }
+        }
+        let seen = match &read {
+            Some(read) => std::fs::read_to_string(expand(read)?)?,
+            None => String::new(),
+        };
+        Ok(format!("{}|{seen}", std::env::var(&var).unwrap_or_else(|_| "unset".into())))
     });
     ctx.finish(result)
 }

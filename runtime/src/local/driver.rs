@@ -8,6 +8,7 @@ use crate::executor::protocol::{
 };
 use kfp_compiler::ir::{
     ComponentSpec, ParameterType, PipelineTaskSpec, TaskInputArtifact, TaskInputParameter,
+    TaskInputParameterSpec,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
@@ -48,46 +49,10 @@ pub fn resolve_task_inputs(
     let completed = &state.completed;
     let mut inputs = Bindings::default();
     for (name, spec) in &task.inputs.parameters {
-        let value = match &spec.source {
-            TaskInputParameter::TaskFinalStatus(status) => {
-                Some(final_status(&status.producer_task, state, run))
-            }
-            TaskInputParameter::RuntimeValue(runtime) => {
-                Some(runtime_constant(&runtime.constant, task, run))
-            }
-            TaskInputParameter::ComponentInputParameter(input) => {
-                scope.parameters.get(input).cloned()
-            }
-            TaskInputParameter::TaskOutputParameter(output) => {
-                let producer = completed.get(&output.producer_task).ok_or_else(|| {
-                    LocalError::task(
-                        task_path,
-                        format!(
-                            "input '{name}': producer task '{}' has not run",
-                            output.producer_task
-                        ),
-                    )
-                })?;
-                // A producer skipped by its condition has no outputs: the input stays unset.
-                producer
-                    .parameters
-                    .get(&output.output_parameter_key)
-                    .cloned()
-            }
-        };
-        let value = match (&spec.parameter_expression_selector, value) {
-            (Some(selector), Some(value)) => Some(
-                super::cel::evaluate(selector, &Map::new(), Some(&value)).map_err(|e| {
-                    LocalError::task(
-                        task_path,
-                        format!("input '{name}': selector {selector:?}: {e}"),
-                    )
-                })?,
-            ),
-            (_, value) => value,
-        };
         // A null feeding an optional input is skipped, as the driver does.
-        if let Some(value) = value.filter(|v| !v.is_null()) {
+        if let Some(value) = resolve_parameter(task_path, name, spec, task, scope, state, run)?
+            .filter(|v| !v.is_null())
+        {
             inputs.parameters.insert(name.clone(), value);
         }
     }
@@ -112,6 +77,52 @@ pub fn resolve_task_inputs(
         }
     }
     Ok(inputs)
+}
+
+/// One parameter from its wiring (`name` is the input, or the setting, it feeds): `None`
+/// when its source has no value (an unset DAG input, a skipped producer).
+pub fn resolve_parameter(
+    task_path: &str,
+    name: &str,
+    spec: &TaskInputParameterSpec,
+    task: &PipelineTaskSpec,
+    scope: &Bindings,
+    state: &DagState,
+    run: &RunInfo<'_>,
+) -> Result<Option<Value>, LocalError> {
+    let value = match &spec.source {
+        TaskInputParameter::TaskFinalStatus(status) => {
+            Some(final_status(&status.producer_task, state, run))
+        }
+        TaskInputParameter::RuntimeValue(runtime) => {
+            Some(runtime_constant(&runtime.constant, task, run))
+        }
+        TaskInputParameter::ComponentInputParameter(input) => scope.parameters.get(input).cloned(),
+        TaskInputParameter::TaskOutputParameter(output) => {
+            let producer = state.completed.get(&output.producer_task).ok_or_else(|| {
+                LocalError::task(
+                    task_path,
+                    format!(
+                        "input '{name}': producer task '{}' has not run",
+                        output.producer_task
+                    ),
+                )
+            })?;
+            // A producer skipped by its condition has no outputs: the input stays unset.
+            producer
+                .parameters
+                .get(&output.output_parameter_key)
+                .cloned()
+        }
+    };
+    match (&spec.parameter_expression_selector, value) {
+        (Some(selector), Some(value)) => super::cel::evaluate(selector, &Map::new(), Some(&value))
+            .map(Some)
+            .map_err(|e| {
+                LocalError::task(task_path, format!("input '{name}': selector {selector:?}: {e}"))
+            }),
+        (_, value) => Ok(value),
+    }
 }
 
 /// `PipelineTaskFinalStatus` as kfp's executor reads it.

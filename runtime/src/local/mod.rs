@@ -26,6 +26,9 @@
 //! - **Caching.** A task with `cachingOptions.enableCache` whose component and resolved inputs
 //!   match an earlier successful task reuses its outputs (index in `ROOT/.kfp-cache/`), unless
 //!   caching is off for the run.
+//! - **Kubernetes settings.** The file's second document (kfp-kubernetes) maps onto the local
+//!   machine: PVCs, secrets, config maps and empty dirs as folders, env from secret and config
+//!   map files, a deadline, and notices for what has no local meaning; see [`platform`].
 //! - **Record.** `ROOT/<pipeline>/<run-id>/` holds `run.json` (arguments, status, outputs, tasks)
 //!   and one folder per task (`a/b` for task `b` of nested DAG task `a`) with
 //!   `executor_input.json`, `log`, `outputs/<parameter>`, `artifacts/<name>`,
@@ -35,6 +38,7 @@ mod cache;
 mod cel;
 mod driver;
 mod error;
+mod platform;
 mod process;
 mod progress;
 mod runner;
@@ -42,14 +46,16 @@ mod spec;
 
 pub use driver::Bindings;
 pub use error::LocalError;
+pub use platform::{CONFIG_MAPS_ENV, SECRETS_ENV, mount_env_name};
 pub use process::BinaryMap;
 pub use runner::TaskRecord;
-pub use spec::{load_pipeline, parse_arguments};
+pub use spec::{load_pipeline, load_platform, parse_arguments};
 
 use crate::executor::fsio::write_atomic;
 use cache::Cache;
 use driver::complete_inputs;
-use kfp_compiler::ir::PipelineSpec;
+use kfp_compiler::ir::{PipelineSpec, PlatformSpec};
+use platform::LocalPlatform;
 use runner::Run;
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
@@ -71,6 +77,12 @@ pub struct RunOptions {
     pub run_id: Option<String>,
     /// No progress display (library use, tests).
     pub quiet: bool,
+    /// The file's Kubernetes settings (see [`load_platform`]); without them none apply.
+    pub platform: Option<PlatformSpec>,
+    /// Secrets as files `DIR/<secret>/<key>` (default: `$KFP_LOCAL_SECRETS`).
+    pub secrets_dir: Option<PathBuf>,
+    /// Config maps as files `DIR/<config map>/<key>` (default: `$KFP_LOCAL_CONFIG_MAPS`).
+    pub config_maps_dir: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -83,6 +95,9 @@ impl RunOptions {
             binaries: BinaryMap::default(),
             run_id: None,
             quiet: false,
+            platform: None,
+            secrets_dir: std::env::var_os(platform::SECRETS_ENV).map(PathBuf::from),
+            config_maps_dir: std::env::var_os(platform::CONFIG_MAPS_ENV).map(PathBuf::from),
         }
     }
 }
@@ -146,6 +161,12 @@ impl LocalRunner {
             &self.options.binaries,
             self.options.parallelism,
             self.options.quiet,
+            LocalPlatform::new(
+                self.options.platform.as_ref(),
+                self.options.secrets_dir.clone(),
+                self.options.config_maps_dir.clone(),
+                &run_dir,
+            ),
         );
         run.progress.message(&format!(
             "run {run_id} of '{}' in {}",

@@ -5,7 +5,8 @@ use kfp_compiler::ir::RetryPolicy;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -87,6 +88,7 @@ pub fn run_with_retries(
     env: &[(String, String)],
     log: &Path,
     retry: Option<&RetryPolicy>,
+    deadline: Option<Duration>,
     cancel: &AtomicBool,
     mut before_attempt: impl FnMut() -> std::io::Result<()>,
 ) -> Result<u32, ProcessFailure> {
@@ -100,7 +102,7 @@ pub fn run_with_retries(
             attempts: attempt,
         };
         before_attempt().map_err(|e| failure(format!("cannot prepare the task folder: {e}")))?;
-        let cause = match run_once(argv, env, log, attempt, cancel) {
+        let cause = match run_once(argv, env, log, attempt, deadline, cancel) {
             Ok(status) if status.success() => return Ok(attempt),
             Ok(status) => describe_status(status),
             Err(err) => err,
@@ -131,6 +133,7 @@ fn run_once(
     env: &[(String, String)],
     log: &Path,
     attempt: u32,
+    deadline: Option<Duration>,
     cancel: &AtomicBool,
 ) -> Result<ExitStatus, String> {
     let mut log_file = File::options()
@@ -144,7 +147,12 @@ fn run_once(
     let stderr = log_file
         .try_clone()
         .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
-    let mut child = Command::new(&argv[0])
+    let mut command = Command::new(&argv[0]);
+    if deadline.is_some() {
+        // Its own process group, so the deadline also ends what the executor started.
+        command.process_group(0);
+    }
+    let mut child = command
         .args(&argv[1..])
         .envs(env.iter().map(|(k, v)| (k, v)))
         .env_remove(crate::executor::LOCAL_ROOT_ENV)
@@ -162,13 +170,34 @@ fn run_once(
             return Ok(status);
         }
         if cancel.load(Ordering::SeqCst) {
-            let _ = child.kill();
+            kill(&mut child, deadline.is_some());
             return child
                 .wait()
                 .map_err(|e| format!("cannot wait for {}: {e}", argv[0]));
         }
+        if let Some(limit) = deadline.filter(|limit| started.elapsed() >= *limit) {
+            kill(&mut child, true);
+            let _ = child.wait();
+            return Err(format!("deadline exceeded after {} s", limit.as_secs()));
+        }
         std::thread::sleep(poll_interval(started.elapsed()));
     }
+}
+
+unsafe extern "C" {
+    /// POSIX `kill(2)`; a negative pid names a process group.
+    #[link_name = "kill"]
+    fn posix_kill(pid: i32, signal: i32) -> i32;
+}
+
+/// Kills the child, and its whole process group when it leads one.
+fn kill(child: &mut Child, group: bool) {
+    const SIGKILL: i32 = 9;
+    if group && let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: kill(2) only reads its two integer arguments.
+        unsafe { posix_kill(-pid, SIGKILL) };
+    }
+    let _ = child.kill();
 }
 
 /// How long to sleep between checks of a running process: short tasks are noticed within

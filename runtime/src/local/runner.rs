@@ -6,9 +6,10 @@ use super::cache::{Cache, CacheEntry};
 use super::cel::evaluate;
 use super::driver::{
     Bindings, DagState, RunInfo, collect_outputs, complete_inputs, executor_input,
-    resolve_task_inputs, substitute_placeholders,
+    resolve_parameter, resolve_task_inputs, substitute_placeholders,
 };
 use super::error::LocalError;
+use super::platform::{LocalPlatform, TaskPlatform};
 use super::process::{BinaryMap, log_tail, run_with_retries};
 use super::progress::{Outcome, Progress};
 use crate::executor::fsio::write_atomic;
@@ -43,6 +44,9 @@ pub struct TaskRecord {
     pub cached_from: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Kubernetes settings that do nothing locally, one line per group.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 impl TaskRecord {
@@ -55,6 +59,7 @@ impl TaskRecord {
             dir: dir.to_owned(),
             cached_from: None,
             error: None,
+            notices: Vec::new(),
         }
     }
 }
@@ -69,6 +74,7 @@ pub(crate) struct Run<'a> {
     pub cancel: AtomicBool,
     pub first_failure: Mutex<Option<LocalError>>,
     pub records: Mutex<Vec<TaskRecord>>,
+    pub platform: LocalPlatform<'a>,
     slots: Slots,
 }
 
@@ -81,6 +87,7 @@ impl<'a> Run<'a> {
         binaries: &'a BinaryMap,
         parallelism: usize,
         quiet: bool,
+        platform: LocalPlatform<'a>,
     ) -> Self {
         Self {
             spec,
@@ -92,6 +99,7 @@ impl<'a> Run<'a> {
             cancel: AtomicBool::new(false),
             first_failure: Mutex::new(None),
             records: Mutex::new(Vec::new()),
+            platform,
             slots: Slots::new(parallelism.max(1)),
         }
     }
@@ -150,8 +158,14 @@ impl<'a> Run<'a> {
                         pipeline_name: &self.spec.pipeline_info.name,
                         run_id: &self.run_id,
                     };
-                    let inputs = match resolve_task_inputs(&path, task, scope, &state, &run_info) {
-                        Ok(inputs) => inputs,
+                    let resolved = resolve_task_inputs(&path, task, scope, &state, &run_info)
+                        .and_then(|inputs| {
+                            let platform =
+                                self.task_platform(&path, task, scope, &state, &run_info)?;
+                            Ok((inputs, platform))
+                        });
+                    let (inputs, platform) = match resolved {
+                        Ok(resolved) => resolved,
                         Err(err) => {
                             first_failure_here.get_or_insert_with(|| err.to_string());
                             state.failed.insert(name.clone(), err.to_string());
@@ -169,7 +183,14 @@ impl<'a> Run<'a> {
                     let spawned = std::thread::Builder::new()
                         .stack_size(TASK_THREAD_STACK)
                         .spawn_scoped(threads, move || {
-                            let result = self.run_task(&path, task, inputs, &task_dir, cancel);
+                            let result = self.run_task(
+                                &path,
+                                task,
+                                inputs,
+                                platform.as_ref(),
+                                &task_dir,
+                                cancel,
+                            );
                             let _ = sender.send((name.clone(), result));
                         });
                     match spawned {
@@ -236,6 +257,7 @@ impl<'a> Run<'a> {
         path: &str,
         task: &PipelineTaskSpec,
         inputs: Bindings,
+        platform: Option<&TaskPlatform>,
         task_dir: &Path,
         cancel: &AtomicBool,
     ) -> Result<Option<Bindings>, LocalError> {
@@ -263,19 +285,21 @@ impl<'a> Run<'a> {
             .map_err(|c| LocalError::task(path, c))?;
         if task.parameter_iterator.is_some() || task.artifact_iterator.is_some() {
             return self
-                .run_loop(path, task, component, inputs, task_dir, cancel)
+                .run_loop(path, task, component, inputs, platform, task_dir, cancel)
                 .map(Some);
         }
-        self.run_component(path, task, component, inputs, task_dir, cancel)
+        self.run_component(path, task, component, inputs, platform, task_dir, cancel)
             .map(Some)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run_component(
         &self,
         path: &str,
         task: &PipelineTaskSpec,
         component: &ComponentSpec,
         inputs: Bindings,
+        platform: Option<&TaskPlatform>,
         task_dir: &Path,
         cancel: &AtomicBool,
     ) -> Result<Bindings, LocalError> {
@@ -296,9 +320,12 @@ impl<'a> Run<'a> {
                 LocalError::task(path, format!("executor '{label}' is not in deploymentSpec"))
             })?;
         match (&executor.container, &executor.importer) {
-            (Some(container), _) => {
-                self.run_container(path, task, component, container, inputs, task_dir, cancel)
+            (Some(container), _) if container.command.is_empty() && is_volume_step(container) => {
+                self.run_volume_step(path, container, &inputs, task_dir)
             }
+            (Some(container), _) => self.run_container(
+                path, task, component, container, inputs, platform, task_dir, cancel,
+            ),
             (None, Some(importer)) => {
                 self.run_importer(path, component, importer, &inputs, task_dir)
             }
@@ -312,12 +339,14 @@ impl<'a> Run<'a> {
     /// A `ParallelFor`: the component once per item (item `i` in `TASK/i`), at most
     /// `iteratorPolicy.parallelismLimit` at once; each output becomes the list of the
     /// iterations' values (kfp's `dsl.Collected`).
+    #[allow(clippy::too_many_arguments)]
     fn run_loop(
         &self,
         path: &str,
         task: &PipelineTaskSpec,
         component: &ComponentSpec,
         inputs: Bindings,
+        platform: Option<&TaskPlatform>,
         task_dir: &Path,
         cancel: &AtomicBool,
     ) -> Result<Bindings, LocalError> {
@@ -350,6 +379,7 @@ impl<'a> Run<'a> {
                                     task,
                                     component,
                                     item_inputs.clone(),
+                                    platform,
                                     &item_dir,
                                     cancel,
                                 )
@@ -465,9 +495,14 @@ impl<'a> Run<'a> {
         component: &ComponentSpec,
         container: &ContainerSpec,
         inputs: Bindings,
+        platform: Option<&TaskPlatform>,
         task_dir: &Path,
         cancel: &AtomicBool,
     ) -> Result<Bindings, LocalError> {
+        let notices = platform.map(|p| p.notices.clone()).unwrap_or_default();
+        for notice in &notices {
+            self.progress.message(&format!("task '{path}': {notice}"));
+        }
         let caching = self.cache.as_ref().filter(|_| {
             task.caching_options
                 .as_ref()
@@ -489,6 +524,7 @@ impl<'a> Run<'a> {
                     dir: task_dir.to_owned(),
                     cached_from: Some(entry.task_dir.clone()),
                     error: None,
+                    notices,
                 },
                 Some(&entry.outputs),
             )?;
@@ -514,20 +550,39 @@ impl<'a> Run<'a> {
             .map_err(|c| LocalError::task(path, c))?;
         let mut argv = substitute_placeholders(&command, &input, &input_json);
         argv[0] = binary.to_string_lossy().into_owned();
-        let env: Vec<(String, String)> = container
+        let mut env: Vec<(String, String)> = container
             .env
             .iter()
             .map(|e| (e.name.clone(), e.value.clone()))
+            .chain(platform.iter().flat_map(|p| p.env.iter().cloned()))
             .collect();
         let log = task_dir.join("log");
 
         let Some(_slot) = self.slots.acquire(cancel) else {
             return Err(LocalError::task(path, "cancelled before it started"));
         };
+        // After the slot: a task waiting for a mount path never holds back the one using it.
+        let _mounts = match platform {
+            Some(platform) => {
+                let (mount_env, guard) = self.platform.mount(path, task_dir, platform, cancel)?;
+                env.extend(mount_env);
+                Some(guard)
+            }
+            None => None,
+        };
         self.progress.started(path);
         let started = Instant::now();
         let reset = || reset_outputs(task_dir);
-        let result = run_with_retries(&argv, &env, &log, task.retry_policy.as_ref(), cancel, reset);
+        let deadline = platform.and_then(|p| p.deadline);
+        let result = run_with_retries(
+            &argv,
+            &env,
+            &log,
+            task.retry_policy.as_ref(),
+            deadline,
+            cancel,
+            reset,
+        );
         let took = started.elapsed();
         let attempts = match result {
             Ok(attempts) => attempts,
@@ -561,6 +616,7 @@ impl<'a> Run<'a> {
                 dir: task_dir.to_owned(),
                 cached_from: None,
                 error: None,
+                notices,
             },
             Some(&outputs),
         )?;
@@ -580,6 +636,83 @@ impl<'a> Run<'a> {
 }
 
 impl Run<'_> {
+    /// The task's Kubernetes settings with their names resolved in the DAG's scope; `None`
+    /// when its executor has none (or it runs a DAG).
+    fn task_platform(
+        &self,
+        path: &str,
+        task: &PipelineTaskSpec,
+        scope: &Bindings,
+        state: &DagState,
+        run_info: &RunInfo<'_>,
+    ) -> Result<Option<TaskPlatform>, LocalError> {
+        let Some(config) = self
+            .component(&task.component_ref.name)
+            .ok()
+            .and_then(|c| c.executor_label.as_deref())
+            .and_then(|label| self.platform.config(label))
+        else {
+            return Ok(None);
+        };
+        let parameter = |setting: &str, spec: &kfp_compiler::ir::TaskInputParameterSpec| {
+            resolve_parameter(path, setting, spec, task, scope, state, run_info)
+        };
+        self.platform
+            .resolve(path, &task.task_info.name, config, &parameter)
+            .map(Some)
+    }
+
+    /// kfp-kubernetes' `createpvc` / `deletepvc` steps, done here on the run's volume folders.
+    fn run_volume_step(
+        &self,
+        path: &str,
+        container: &ContainerSpec,
+        inputs: &Bindings,
+        task_dir: &Path,
+    ) -> Result<Bindings, LocalError> {
+        let text = |name: &str| {
+            inputs
+                .parameters
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
+        let outputs = if container.image == CREATE_PVC_IMAGE {
+            let name = match (text("pvc_name"), text("pvc_name_suffix")) {
+                (Some(name), _) => name.to_owned(),
+                (None, Some(suffix)) => format!("{}{suffix}", self.run_id),
+                (None, None) => {
+                    return Err(LocalError::task(
+                        path,
+                        "createpvc needs pvc_name or pvc_name_suffix",
+                    ));
+                }
+            };
+            self.platform
+                .create_volume(&name)
+                .map_err(|c| LocalError::task(path, c))?;
+            Bindings {
+                parameters: [("name".to_owned(), Value::String(name))].into(),
+                ..Bindings::default()
+            }
+        } else {
+            let name = text("pvc_name")
+                .ok_or_else(|| LocalError::task(path, "deletepvc has no pvc_name"))?;
+            self.platform
+                .delete_volume(name)
+                .map_err(|c| LocalError::task(path, c))?;
+            Bindings::default()
+        };
+        self.progress
+            .finished(path, Outcome::Succeeded, Duration::ZERO);
+        self.record(
+            task_dir,
+            TaskRecord::new(path, Outcome::Succeeded, task_dir),
+            Some(&outputs),
+        )?;
+        Ok(outputs)
+    }
+
     fn task_failed(
         &self,
         path: &str,
@@ -598,6 +731,7 @@ impl Run<'_> {
             dir: task_dir.to_owned(),
             cached_from: None,
             error: Some(cause.clone()),
+            notices: Vec::new(),
         };
         if let Err(err) = self.record(task_dir, record, None) {
             self.progress.message(&format!("warning: {err}"));
@@ -628,6 +762,14 @@ impl Run<'_> {
         self.records.lock().expect("records lock").push(record);
         Ok(())
     }
+}
+
+/// Marker images of kfp-kubernetes' volume steps: the backend does them, no container runs.
+const CREATE_PVC_IMAGE: &str = "argostub/createpvc";
+const DELETE_PVC_IMAGE: &str = "argostub/deletepvc";
+
+fn is_volume_step(container: &ContainerSpec) -> bool {
+    container.image == CREATE_PVC_IMAGE || container.image == DELETE_PVC_IMAGE
 }
 
 /// Each attempt starts from empty output folders and no executor output.

@@ -1,11 +1,11 @@
 //! Reading a compiled pipeline (the same IR YAML that is uploaded) and its typed arguments.
 
 use super::error::LocalError;
-use kfp_compiler::ir::{ComponentInputsSpec, ParameterType, PipelineSpec};
+use kfp_compiler::ir::{ComponentInputsSpec, ParameterType, PipelineSpec, PlatformSpec};
 use serde_json::{Map, Value};
 use std::path::Path;
 
-/// Reads the first YAML document of `path` (a second one, the platform spec, is ignored).
+/// Reads the first YAML document of `path` (the second, the platform spec, is [`load_platform`]'s).
 pub fn load_pipeline(path: &Path) -> Result<PipelineSpec, LocalError> {
     let spec_error = |cause: String| LocalError::Spec {
         path: path.to_owned(),
@@ -25,6 +25,15 @@ pub fn load_pipeline(path: &Path) -> Result<PipelineSpec, LocalError> {
         return Err(spec_error("root has no dag".into()));
     }
     Ok(spec)
+}
+
+/// Reads the second YAML document of `path`, the Kubernetes settings, if it has one.
+pub fn load_platform(path: &Path) -> Result<Option<PlatformSpec>, LocalError> {
+    let text = std::fs::read_to_string(path).map_err(LocalError::io("cannot read", path))?;
+    kfp_compiler::compile::read_platform_yaml(&text).map_err(|cause| LocalError::Spec {
+        path: path.to_owned(),
+        cause,
+    })
 }
 
 /// Types `key=value` arguments by the pipeline's input definitions: integers and doubles as

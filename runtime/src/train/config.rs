@@ -134,13 +134,16 @@ pub struct Data {
     pub val: Option<Dataset>,
 }
 
+/// A user loss: `(model output, target) -> mean loss`.
+pub type LossFn = Arc<dyn Fn(&Tensor, &Tensor) -> Tensor + Send + Sync>;
+
 /// Loss over a batch, reduced to its mean.
 #[derive(Clone)]
 pub enum Loss {
     /// Logits `[N, C]` against class indices `[N]` (int64); also reports `val_accuracy`.
     CrossEntropy,
     Mse,
-    Custom(Arc<dyn Fn(&Tensor, &Tensor) -> Tensor + Send + Sync>),
+    Custom(LossFn),
 }
 
 impl Loss {

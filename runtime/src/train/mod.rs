@@ -59,7 +59,7 @@ pub mod sampler;
 mod trainer;
 
 pub use callbacks::{Control, EarlyStopping, Mode, ModelCheckpoint};
-pub use config::{Accelerator, Data, Dataset, Loss, TrainConfig};
+pub use config::{Accelerator, Data, Dataset, Loss, LossFn, TrainConfig};
 pub use dist::{Backend, ProcessGroup, Rendezvous, WorkerEnv};
 pub use launcher::{JobReport, LaunchError, LaunchOptions, Launched, launch};
 pub use metrics::EpochMetrics;

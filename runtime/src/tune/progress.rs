@@ -63,3 +63,36 @@ impl Progress {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tune::frozen::FrozenTrial;
+
+    fn done(number: u64, value: Option<f64>) -> FrozenTrial {
+        FrozenTrial {
+            number,
+            state: if value.is_some() { TrialState::Complete } else { TrialState::Fail },
+            value,
+            params: Default::default(),
+            intermediate_values: Default::default(),
+            system_attrs: Default::default(),
+            worker: None,
+            message: None,
+            started_unix: 0.0,
+            completed_unix: None,
+        }
+    }
+
+    #[test]
+    fn the_line_counts_trials_and_tracks_the_best() {
+        let mut p = Progress::new(true, Some(10), Direction::Minimize);
+        for (n, v) in [(0, Some(3.0)), (1, None), (2, Some(1.5)), (3, Some(2.0))] {
+            p.trial_done(&done(n, v));
+        }
+        let line = p.line();
+        assert!(line.starts_with("[############..................] 4/10 trials, best 1.500000"), "{line}");
+        let open_ended = Progress::new(false, None, Direction::Maximize).line();
+        assert!(open_ended.starts_with("0 trials, best -"), "{open_ended}");
+    }
+}

@@ -47,7 +47,7 @@ impl JournalStorage {
         let io = |source| TuneError::JournalIo { path: path.clone(), source };
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
         let storage = JournalStorage { path, inner: Mutex::new(Journal { file, registry: Registry::default(), offset: 0, lines_applied: 0, warned_tail: None }) };
-        storage.snapshot_all()?;
+        storage.study_names()?;
         Ok(storage)
     }
 
@@ -61,16 +61,6 @@ impl JournalStorage {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Journal> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn snapshot_all(&self) -> Result<(), TuneError> {
-        let mut journal = self.lock();
-        journal.file.lock_shared().map_err(|e| self.io(e))?;
-        let _held = FileLock(&journal.file);
-        drop(_held);
-        let result = self.sync(&mut journal);
-        let _ = journal.file.unlock();
-        result.map(|_| ())
     }
 
     /// Applies the lines appended since the last sync. Returns whether an ignored tail follows.
