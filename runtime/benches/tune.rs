@@ -179,7 +179,9 @@ fn run_overhead(cfg: &Config) -> Value {
 }
 
 /// One pruning study: epochs per trial, (cumulative epochs, best so far) per trial, completed count.
-fn prune_job(sampler_name: &str, pruner_name: &str, seed: u64, n_trials: Option<usize>, budget: u64) -> (Vec<u64>, Vec<(u64, f64)>, usize) {
+type PruneRun = (Vec<u64>, Vec<(u64, f64)>, usize);
+
+fn prune_job(sampler_name: &str, pruner_name: &str, seed: u64, n_trials: Option<usize>, budget: u64) -> PruneRun {
     let st = study(format!("prune-{sampler_name}-{pruner_name}-{seed}"), sampler_name, seed, pruner_name);
     let used = Arc::new(AtomicU64::new(0));
     let used_obj = Arc::clone(&used);
@@ -227,7 +229,7 @@ fn run_prune(cfg: &Config, n_trials: Option<usize>) -> Value {
     for s in PRUNE_SAMPLERS {
         let mut by_p = serde_json::Map::new();
         for p in PRUNERS {
-            let mine: Vec<&(Vec<u64>, Vec<(u64, f64)>, usize)> = jobs.iter().zip(&results).filter(|((js, jp, _), _)| *js == s && *jp == p).map(|(_, r)| r).collect();
+            let mine: Vec<&PruneRun> = jobs.iter().zip(&results).filter(|((js, jp, _), _)| *js == s && *jp == p).map(|(_, r)| r).collect();
             let fin: Vec<f64> = mine.iter().map(|r| r.1.last().map_or(f64::INFINITY, |x| x.1)).collect();
             let mut row = json!({
                 "total_epochs": q_json(&mine.iter().map(|r| r.0.iter().sum::<u64>() as f64).collect::<Vec<_>>()),
@@ -237,7 +239,7 @@ fn run_prune(cfg: &Config, n_trials: Option<usize>) -> Value {
                 "regret_final": q_json(&fin.iter().map(|v| v - CURVE_OPTIMUM).collect::<Vec<_>>()),
             });
             for b in [300u64, 600, 1000] {
-                let within: Vec<f64> = mine.iter().map(|r| r.1.iter().filter(|(ce, _)| *ce <= b).map(|(_, bv)| *bv).last().unwrap_or(f64::INFINITY)).collect();
+                let within: Vec<f64> = mine.iter().map(|r| r.1.iter().filter(|(ce, _)| *ce <= b).map(|(_, bv)| *bv).next_back().unwrap_or(f64::INFINITY)).collect();
                 row[format!("best_within_{b}_epochs")] = q_json(&within);
             }
             by_p.insert(p.into(), row);

@@ -165,7 +165,7 @@ fn timeout_and_stop_end_a_run() {
         .unwrap();
     assert!(start.elapsed().as_secs_f64() < 2.0);
     let n = study.trials().unwrap().len();
-    assert!(n >= 2 && n < 100, "{n}");
+    assert!((2..100).contains(&n), "{n}");
     let stopped = Arc::new(Study::builder().build().unwrap());
     stopped.optimize_with(quadratic, OptimizeOptions::trials(50).progress(false).callback(|s, t| if t.number == 4 { s.stop() })).unwrap();
     assert_eq!(stopped.trials().unwrap().len(), 5);

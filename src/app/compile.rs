@@ -38,11 +38,21 @@ pub struct CompileArgs {
     pub disable_caching: bool,
 }
 
-pub(super) fn main(pipelines: &[&dyn Pipeline], argv: impl IntoIterator<Item = String>) -> ExitCode {
+pub(super) fn main(
+    pipelines: &[&dyn Pipeline],
+    studies: &[super::KatibStudy],
+    argv: impl IntoIterator<Item = String>,
+) -> ExitCode {
     let Cli { compile: args, deploy } = Cli::parse_from(argv);
     let result = match deploy.requested() {
         true => compile_deploy(pipelines, &args, &deploy),
-        false => compile_all(pipelines, &args),
+        // The Katib Experiments go beside the IR they belong to.
+        false => compile_all(pipelines, &args).and_then(|mut lines| {
+            if !args.check && !args.list {
+                lines.extend(super::katib::write(studies, &args.out)?);
+            }
+            Ok(lines)
+        }),
     };
     match result {
         Ok(lines) => {

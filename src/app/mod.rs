@@ -9,10 +9,12 @@
 mod compile;
 mod deploy;
 mod distributed;
+mod katib;
 mod registry;
 
 pub use compile::{CompileArgs, compile_all, compile_deploy};
 pub use deploy::DeployArgs;
+pub use katib::{KatibStudy, TRIAL_FLAG, trial_target};
 pub use registry::{Registry, RegistryError};
 
 use crate::Pipeline;
@@ -23,7 +25,16 @@ use std::process::ExitCode;
 /// for it); otherwise it is the compile CLI (`--out`, `--pipeline`, `--list`, `--check`,
 /// `--pytorchjob`, `--dockerfile`).
 pub fn main(pipelines: &[&dyn Pipeline]) -> ExitCode {
+    main_with_katib(pipelines, &[])
+}
+
+/// `main`, plus searches that run on Katib: the compile CLI also writes their Experiments, and
+/// `--katib-trial NAME` runs one of their trials.
+pub fn main_with_katib(pipelines: &[&dyn Pipeline], studies: &[KatibStudy]) -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(TRIAL_FLAG) {
+        return katib::run_trial(studies, &args);
+    }
     if args.first().map(String::as_str) == Some(kfp_compiler::compile::LAUNCH_FLAG) {
         return distributed::launch_pytorchjob(&args);
     }
@@ -43,5 +54,5 @@ pub fn main(pipelines: &[&dyn Pipeline]) -> ExitCode {
             }
         };
     }
-    compile::main(pipelines, std::env::args())
+    compile::main(pipelines, studies, std::env::args())
 }

@@ -1,3 +1,7 @@
 fn main() -> std::process::ExitCode {
-    kfp::app::main(kfp_examples::PIPELINES)
+    #[cfg(feature = "torch")]
+    let studies = [kfp_examples::flagship::KATIB];
+    #[cfg(not(feature = "torch"))]
+    let studies = [];
+    kfp::app::main_with_katib(kfp_examples::PIPELINES, &studies)
 }

@@ -16,7 +16,7 @@ pub use data::{BUILTIN_WINE, load_dataset, preprocess};
 pub use evaluation::evaluate_model;
 pub use register::register_model;
 pub use training::train_model;
-pub use tuning::tune_model;
+pub use tuning::{KATIB, tune_model};
 
 use kfp::prelude::*;
 

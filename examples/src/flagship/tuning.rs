@@ -5,7 +5,10 @@ use super::model::{Shape, mlp, tensors};
 use super::table::Table;
 use kfp::prelude::*;
 use kfp::runtime::train::{Control, Data, TrainConfig, Trainer};
-use kfp::runtime::tune::{Direction, HyperbandPruner, Study, TpeSampler, Trial, TrialOutcome};
+use indexmap::IndexMap;
+use kfp::runtime::tune::{
+    Direction, Distribution, HyperbandPruner, ParamValue, SearchSpace, Study, TpeSampler, Trial, TrialOutcome,
+};
 use std::cell::RefCell;
 
 /// The best parameters found, as the component's named outputs.
@@ -18,14 +21,35 @@ pub struct BestParams {
     pub best_val_loss: f64,
 }
 
-/// The search space, in Optuna's terms.
-pub fn suggest(trial: &mut kfp::runtime::tune::Trial<'_>) -> anyhow::Result<(f64, i64, i64, f64)> {
-    Ok((
-        trial.suggest_float_log("lr", 1e-4, 3e-2)?,
-        trial.suggest_categorical("batch_size", &[32i64, 64, 128])?,
-        trial.suggest_int_step("hidden_size", 16, 128, 16)?,
-        trial.suggest_float("dropout", 0.0, 0.5)?,
-    ))
+/// The search space, shared by the in-pipeline study and the Katib Experiment: learning rate
+/// (log scale), batch size (categorical), hidden size (step 16) and dropout.
+pub fn search_space() -> SearchSpace {
+    let mut space = SearchSpace::new();
+    space.insert("lr".into(), Distribution::Float { low: 1e-4, high: 3e-2, log: true, step: None });
+    space.insert(
+        "batch_size".into(),
+        Distribution::Categorical { choices: vec![ParamValue::Int(32), ParamValue::Int(64), ParamValue::Int(128)] },
+    );
+    space.insert("hidden_size".into(), Distribution::Int { low: 16, high: 128, log: false, step: 16 });
+    space.insert("dropout".into(), Distribution::Float { low: 0.0, high: 0.5, log: false, step: None });
+    space
+}
+
+/// One point of the space as (lr, batch size, hidden size, dropout).
+fn point(params: &IndexMap<String, ParamValue>) -> anyhow::Result<(f64, i64, i64, f64)> {
+    let get = |k: &str| params.get(k).ok_or_else(|| anyhow::anyhow!("no value for {k}"));
+    let float = |k: &str| get(k)?.as_f64().ok_or_else(|| anyhow::anyhow!("{k} is not a number"));
+    let int = |k: &str| get(k)?.as_i64().ok_or_else(|| anyhow::anyhow!("{k} is not an integer"));
+    Ok((float("lr")?, int("batch_size")?, int("hidden_size")?, float("dropout")?))
+}
+
+/// Suggests every parameter of the space for `trial`.
+fn suggest(trial: &mut Trial<'_>) -> anyhow::Result<(f64, i64, i64, f64)> {
+    let mut params = IndexMap::new();
+    for (name, distribution) in &search_space() {
+        params.insert(name.clone(), trial.suggest(name, distribution)?);
+    }
+    point(&params)
 }
 
 /// Searches the space with `n_trials` trials of up to `max_epochs` epochs each, and writes the
@@ -123,4 +147,46 @@ fn run_trial(
         return Ok(None);
     }
     Ok(Some(fitted.report.metrics.iter().filter_map(|m| m.val_loss).fold(f64::INFINITY, f64::min)))
+}
+
+/// The same search on Kubeflow: a Katib Experiment whose trials run this binary.
+pub const KATIB: kfp::app::KatibStudy = kfp::app::KatibStudy { spec: katib_spec, trial: katib_trial };
+
+const KATIB_STUDY: &str = "wine-quality-tuning";
+
+fn katib_spec() -> kfp::runtime::tune::katib::KatibSpec {
+    use kfp::runtime::tune::katib::{KatibAlgorithm, KatibSpec};
+    KatibSpec {
+        name: KATIB_STUDY.into(),
+        namespace: None,
+        direction: Direction::Minimize,
+        objective_metric: "val_loss".into(),
+        goal: None,
+        algorithm: KatibAlgorithm::MultivariateTpe { n_startup_trials: 10, n_ei_candidates: 24, seed: Some(0) },
+        early_stopping: None,
+        search_space: search_space(),
+        parallel_trial_count: 4,
+        max_trial_count: 32,
+        max_failed_trial_count: 4,
+        target: kfp::app::trial_target::<tune_model>(KATIB_STUDY),
+    }
+}
+
+/// One Katib trial: the built-in data, the pipeline's default split, a full-length run.
+fn katib_trial(params: &IndexMap<String, ParamValue>) -> anyhow::Result<f64> {
+    let table = super::data::builtin_wine();
+    let [train_rows, val_rows, _] = super::data::split_indices(table.rows(), 42, 0.2, 0.2)?;
+    let scaler = super::data::Scaler::fit(&table.select(&train_rows));
+    let (train_table, val_table) = (scaler.transform(&table.select(&train_rows)), scaler.transform(&table.select(&val_rows)));
+    let (x, y) = tensors(&train_table);
+    let (vx, vy) = tensors(&val_table);
+    let data = Data {
+        train: kfp::runtime::train::Dataset::new(x, y).map_err(anyhow::Error::msg)?,
+        val: Some(kfp::runtime::train::Dataset::new(vx, vy).map_err(anyhow::Error::msg)?),
+    };
+    let (lr, batch_size, hidden, dropout) = point(params)?;
+    let shape = Shape { inputs: train_table.n_features() as i64, hidden, dropout, classes: 2 };
+    let config = TrainConfig { epochs: 9, batch_size: usize::try_from(batch_size)?, lr, progress: false, ..TrainConfig::default() };
+    let fitted = Trainer::new(config).fit(|p| mlp(p, shape), &data)?;
+    Ok(fitted.report.metrics.iter().filter_map(|m| m.val_loss).fold(f64::INFINITY, f64::min))
 }

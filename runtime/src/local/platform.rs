@@ -33,6 +33,10 @@ pub const CONFIG_MAPS_ENV: &str = "KFP_LOCAL_CONFIG_MAPS";
 /// Prefix of the variables that name a mount's local folder.
 const MOUNT_ENV_PREFIX: &str = "KFP_LOCAL_MOUNT_";
 
+/// Resolves a `*Parameter` field (named by the setting it feeds) as a task input.
+pub type ParameterResolver<'r> =
+    dyn Fn(&str, &TaskInputParameterSpec) -> Result<Option<Value>, LocalError> + 'r;
+
 /// A task's settings with every name resolved, ready to apply.
 #[derive(Debug, Clone, Default)]
 pub struct TaskPlatform {
@@ -48,6 +52,8 @@ pub struct TaskPlatform {
 struct Volume {
     mount_path: PathBuf,
     source: VolumeSource,
+    /// What is mounted, for messages: `PVC 'data'`, `secret 's1'`, `empty dir 'cache'`.
+    label: String,
 }
 
 #[derive(Debug, Clone)]
@@ -116,7 +122,7 @@ impl<'a> LocalPlatform<'a> {
         task_path: &str,
         task_name: &str,
         config: &KubernetesExecutorConfig,
-        parameter: &dyn Fn(&str, &TaskInputParameterSpec) -> Result<Option<Value>, LocalError>,
+        parameter: &ParameterResolver<'_>,
     ) -> Result<TaskPlatform, LocalError> {
         let error = |cause: String| LocalError::task(task_path, cause);
         let name_of = |setting: &str,
@@ -132,14 +138,18 @@ impl<'a> LocalPlatform<'a> {
                     check_name(&name).map_err(|c| error(format!("{setting}: {c}")))?;
                     Ok(name)
                 }
-                Some(other) => Err(error(format!("{setting}: the name is not a string: {other}"))),
+                Some(other) => Err(error(format!(
+                    "{setting}: the name is not a string: {other}"
+                ))),
                 None => Err(error(format!("{setting}: the name has no value"))),
             }
         };
         let constant = |name: &Option<String>| {
             name.as_ref().map(|n| {
                 TaskInputParameterSpec::from(TaskInputParameter::RuntimeValue(
-                    kfp_compiler::ir::RuntimeValue { constant: Value::String(n.clone()) },
+                    kfp_compiler::ir::RuntimeValue {
+                        constant: Value::String(n.clone()),
+                    },
                 ))
             })
         };
@@ -152,50 +162,127 @@ impl<'a> LocalPlatform<'a> {
             platform.add_volume(
                 task_path,
                 &mount.mount_path,
-                VolumeSource::Folder { path: self.volumes_dir.join(claim).join(sub_path), create: true },
+                format!("PVC '{claim}'"),
+                VolumeSource::Folder {
+                    path: self.volumes_dir.join(&claim).join(sub_path),
+                    create: true,
+                },
             )?;
         }
         for secret in &config.secret_as_env {
-            let name = name_of("secret as env", secret.secret_name_parameter.as_ref(), constant(&secret.secret_name))?;
-            let keys = secret.key_to_env.iter().map(|k| (k.secret_key.as_str(), k.env_var.as_str()));
-            self.read_keys(task_path, Store::Secret, &name, keys, secret.optional.unwrap_or(false), &mut platform.env)?;
+            let name = name_of(
+                "secret as env",
+                secret.secret_name_parameter.as_ref(),
+                constant(&secret.secret_name),
+            )?;
+            let keys = secret
+                .key_to_env
+                .iter()
+                .map(|k| (k.secret_key.as_str(), k.env_var.as_str()));
+            self.read_keys(
+                task_path,
+                Store::Secret,
+                &name,
+                keys,
+                secret.optional.unwrap_or(false),
+                &mut platform.env,
+            )?;
         }
         for map in &config.config_map_as_env {
-            let name = name_of("config map as env", map.config_map_name_parameter.as_ref(), constant(&map.config_map_name))?;
-            let keys = map.key_to_env.iter().map(|k| (k.config_map_key.as_str(), k.env_var.as_str()));
-            self.read_keys(task_path, Store::ConfigMap, &name, keys, map.optional.unwrap_or(false), &mut platform.env)?;
+            let name = name_of(
+                "config map as env",
+                map.config_map_name_parameter.as_ref(),
+                constant(&map.config_map_name),
+            )?;
+            let keys = map
+                .key_to_env
+                .iter()
+                .map(|k| (k.config_map_key.as_str(), k.env_var.as_str()));
+            self.read_keys(
+                task_path,
+                Store::ConfigMap,
+                &name,
+                keys,
+                map.optional.unwrap_or(false),
+                &mut platform.env,
+            )?;
         }
         let store_volumes = config
             .secret_as_volume
             .iter()
-            .map(|s| (Store::Secret, &s.secret_name_parameter, &s.secret_name, &s.mount_path, s.optional))
+            .map(|s| {
+                (
+                    Store::Secret,
+                    &s.secret_name_parameter,
+                    &s.secret_name,
+                    &s.mount_path,
+                    s.optional,
+                )
+            })
             .chain(config.config_map_as_volume.iter().map(|m| {
-                (Store::ConfigMap, &m.config_map_name_parameter, &m.config_map_name, &m.mount_path, m.optional)
+                (
+                    Store::ConfigMap,
+                    &m.config_map_name_parameter,
+                    &m.config_map_name,
+                    &m.mount_path,
+                    m.optional,
+                )
             }));
         for (store, parameter_spec, deprecated, mount_path, optional) in store_volumes {
             let setting = format!("{} mounted at {mount_path}", store.what());
             let name = name_of(&setting, parameter_spec.as_ref(), constant(deprecated))?;
             let folder = self.store_dir(store).map(|dir| dir.join(&name));
             match folder {
-                Some(folder) if folder.is_dir() => {
-                    platform.add_volume(task_path, mount_path, VolumeSource::Folder { path: folder, create: false })?
-                }
+                Some(folder) if folder.is_dir() => platform.add_volume(
+                    task_path,
+                    mount_path,
+                    format!("{} '{name}'", store.what()),
+                    VolumeSource::Folder {
+                        path: folder,
+                        create: false,
+                    },
+                )?,
                 _ if optional.unwrap_or(false) => {}
                 Some(folder) => {
-                    return Err(error(format!("{} '{name}' (mounted at {mount_path}): {} is not a folder", store.what(), folder.display())));
+                    let problem = if folder.exists() {
+                        "is not a folder"
+                    } else {
+                        "does not exist"
+                    };
+                    return Err(error(format!(
+                        "{} '{name}' (mounted at {mount_path}): {} {problem}",
+                        store.what(),
+                        folder.display()
+                    )));
                 }
                 None => {
-                    return Err(error(format!("{} '{name}' (mounted at {mount_path}): no {} folder; {}", store.what(), store.what(), store.how_to_give())));
+                    return Err(error(format!(
+                        "{} '{name}' (mounted at {mount_path}): no {} folder; {}",
+                        store.what(),
+                        store.what(),
+                        store.how_to_give()
+                    )));
                 }
             }
         }
         for empty_dir in &config.empty_dir_mounts {
-            check_name(&empty_dir.volume_name)
-                .map_err(|c| error(format!("empty dir at {}: volume name: {c}", empty_dir.mount_path)))?;
-            platform.add_volume(task_path, &empty_dir.mount_path, VolumeSource::EmptyDir(empty_dir.volume_name.clone()))?;
+            check_name(&empty_dir.volume_name).map_err(|c| {
+                error(format!(
+                    "empty dir at {}: volume name: {c}",
+                    empty_dir.mount_path
+                ))
+            })?;
+            platform.add_volume(
+                task_path,
+                &empty_dir.mount_path,
+                format!("empty dir '{}'", empty_dir.volume_name),
+                VolumeSource::EmptyDir(empty_dir.volume_name.clone()),
+            )?;
         }
         if !config.generic_ephemeral_volume.is_empty() {
-            return Err(error("generic ephemeral volumes are not supported by the local runner".into()));
+            return Err(error(
+                "generic ephemeral volumes are not supported by the local runner".into(),
+            ));
         }
         for field in &config.field_path_as_env {
             let value = match field.field_path.as_str() {
@@ -212,17 +299,27 @@ impl<'a> LocalPlatform<'a> {
         }
         if let Some(seconds) = config.active_deadline_seconds {
             if seconds <= 0 {
-                return Err(error(format!("activeDeadlineSeconds must be positive, got {seconds}")));
+                return Err(error(format!(
+                    "activeDeadlineSeconds must be positive, got {seconds}"
+                )));
             }
             platform.deadline = Some(Duration::from_secs(seconds as u64));
         }
         if let Some(memory) = &config.enabled_shared_memory {
-            let size = if memory.size.is_empty() { String::new() } else { format!(" ({})", memory.size) };
-            platform.notices.push(format!("shared memory{size}: the host's /dev/shm is used"));
+            let size = if memory.size.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", memory.size)
+            };
+            platform
+                .notices
+                .push(format!("shared memory{size}: the host's /dev/shm is used"));
         }
         let ignored = ignored_settings(config);
         if !ignored.is_empty() {
-            platform.notices.push(format!("ignored locally: {}", ignored.join(", ")));
+            platform
+                .notices
+                .push(format!("ignored locally: {}", ignored.join(", ")));
         }
         Ok(platform)
     }
@@ -247,7 +344,12 @@ impl<'a> LocalPlatform<'a> {
     ) -> Result<(), LocalError> {
         let what = store.what();
         for (key, var) in keys {
-            let error = |cause: String| LocalError::task(task_path, format!("{what} '{name}' key '{key}' (env {var}): {cause}"));
+            let error = |cause: String| {
+                LocalError::task(
+                    task_path,
+                    format!("{what} '{name}' key '{key}' (env {var}): {cause}"),
+                )
+            };
             check_name(key).map_err(|c| error(format!("key: {c}")))?;
             let Some(dir) = self.store_dir(store) else {
                 if optional {
@@ -277,9 +379,10 @@ impl<'a> LocalPlatform<'a> {
         let folder = self.volumes_dir.join(name);
         match std::fs::create_dir(&folder) {
             Ok(()) => Ok(folder),
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
-                Err(format!("a PVC named '{name}' already exists in this run ({})", folder.display()))
-            }
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Err(format!(
+                "a PVC named '{name}' already exists in this run ({})",
+                folder.display()
+            )),
             Err(err) => Err(format!("cannot create {}: {err}", folder.display())),
         }
     }
@@ -289,9 +392,13 @@ impl<'a> LocalPlatform<'a> {
         check_name(name).map_err(|c| format!("PVC name: {c}"))?;
         let folder = self.volumes_dir.join(name);
         if !folder.is_dir() {
-            return Err(format!("no PVC named '{name}' in this run ({} does not exist)", folder.display()));
+            return Err(format!(
+                "no PVC named '{name}' in this run ({} does not exist)",
+                folder.display()
+            ));
         }
-        std::fs::remove_dir_all(&folder).map_err(|e| format!("cannot remove {}: {e}", folder.display()))?;
+        std::fs::remove_dir_all(&folder)
+            .map_err(|e| format!("cannot remove {}: {e}", folder.display()))?;
         Ok(folder)
     }
 
@@ -310,22 +417,29 @@ impl<'a> LocalPlatform<'a> {
             let folder = match &volume.source {
                 VolumeSource::Folder { path, create } => {
                     if *create {
-                        std::fs::create_dir_all(path).map_err(LocalError::io("cannot create", path.clone()))?;
+                        std::fs::create_dir_all(path)
+                            .map_err(LocalError::io("cannot create", path.clone()))?;
                     }
                     path.clone()
                 }
                 VolumeSource::EmptyDir(name) => {
                     let path = task_dir.join("empty-dirs").join(name);
                     if path.exists() {
-                        std::fs::remove_dir_all(&path).map_err(LocalError::io("cannot empty", path.clone()))?;
+                        std::fs::remove_dir_all(&path)
+                            .map_err(LocalError::io("cannot empty", path.clone()))?;
                     }
-                    std::fs::create_dir_all(&path).map_err(LocalError::io("cannot create", path.clone()))?;
+                    std::fs::create_dir_all(&path)
+                        .map_err(LocalError::io("cannot create", path.clone()))?;
                     path
                 }
             };
-            let folder = std::path::absolute(&folder).map_err(LocalError::io("cannot resolve", folder.clone()))?;
-            env.push((mount_env_name(&volume.mount_path), folder.to_string_lossy().into_owned()));
-            links.push((volume.mount_path.clone(), folder));
+            let folder = std::path::absolute(&folder)
+                .map_err(LocalError::io("cannot resolve", folder.clone()))?;
+            env.push((
+                mount_env_name(&volume.mount_path),
+                folder.to_string_lossy().into_owned(),
+            ));
+            links.push((volume.mount_path.clone(), folder, volume.label.clone()));
         }
         let guard = self.links.acquire(task_path, links, cancel)?;
         Ok((env, guard))
@@ -333,19 +447,39 @@ impl<'a> LocalPlatform<'a> {
 }
 
 impl TaskPlatform {
-    fn add_volume(&mut self, task_path: &str, mount_path: &str, source: VolumeSource) -> Result<(), LocalError> {
+    fn add_volume(
+        &mut self,
+        task_path: &str,
+        mount_path: &str,
+        label: String,
+        source: VolumeSource,
+    ) -> Result<(), LocalError> {
         let path = PathBuf::from(mount_path);
         if !path.is_absolute() || path.components().any(|c| matches!(c, Component::ParentDir)) {
-            return Err(LocalError::task(task_path, format!("mount path '{mount_path}' is not an absolute path without '..'")));
-        }
-        let env = mount_env_name(&path);
-        if let Some(other) = self.volumes.iter().find(|v| mount_env_name(&v.mount_path) == env) {
             return Err(LocalError::task(
                 task_path,
-                format!("mount paths {} and {mount_path} both map to {env}", other.mount_path.display()),
+                format!("mount path '{mount_path}' is not an absolute path without '..'"),
             ));
         }
-        self.volumes.push(Volume { mount_path: path, source });
+        let env = mount_env_name(&path);
+        if let Some(other) = self
+            .volumes
+            .iter()
+            .find(|v| mount_env_name(&v.mount_path) == env)
+        {
+            return Err(LocalError::task(
+                task_path,
+                format!(
+                    "mount paths {} and {mount_path} both map to {env}",
+                    other.mount_path.display()
+                ),
+            ));
+        }
+        self.volumes.push(Volume {
+            mount_path: path,
+            source,
+            label,
+        });
         Ok(())
     }
 }
@@ -353,7 +487,9 @@ impl TaskPlatform {
 /// The deprecated `pvc_reference` oneof of a PVC mount, as a parameter.
 fn pvc_twin(mount: &PvcMount) -> Option<TaskInputParameterSpec> {
     let source = if let Some(name) = &mount.constant {
-        TaskInputParameter::RuntimeValue(kfp_compiler::ir::RuntimeValue { constant: Value::String(name.clone()) })
+        TaskInputParameter::RuntimeValue(kfp_compiler::ir::RuntimeValue {
+            constant: Value::String(name.clone()),
+        })
     } else if let Some(input) = &mount.component_input_parameter {
         TaskInputParameter::ComponentInputParameter(input.clone())
     } else {
@@ -388,7 +524,10 @@ fn check_name(name: &str) -> Result<(), String> {
 
 fn check_sub_path(sub_path: &str) -> Result<PathBuf, String> {
     let path = Path::new(sub_path);
-    if path.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) {
+    if path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
         Ok(path.to_owned())
     } else {
         Err("must be a relative path without '..'".into())
@@ -401,7 +540,13 @@ pub fn mount_env_name(mount_path: &Path) -> String {
     let name: String = text
         .trim_matches('/')
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{MOUNT_ENV_PREFIX}{name}")
 }
@@ -428,7 +573,9 @@ impl Drop for MountGuard<'_> {
     fn drop(&mut self) {
         let mut links = self.table.links.lock().expect("mount table lock");
         for path in &self.paths {
-            let Some(link) = links.get_mut(path) else { continue };
+            let Some(link) = links.get_mut(path) else {
+                continue;
+            };
             link.users -= 1;
             if link.users == 0 {
                 let link = links.remove(path).expect("present");
@@ -448,7 +595,7 @@ impl MountTable {
     fn acquire(
         &self,
         task_path: &str,
-        wanted: Vec<(PathBuf, PathBuf)>,
+        wanted: Vec<(PathBuf, PathBuf, String)>,
         cancel: &AtomicBool,
     ) -> Result<MountGuard<'_>, LocalError> {
         let mut links = self.links.lock().expect("mount table lock");
@@ -458,7 +605,7 @@ impl MountTable {
             }
             let busy = wanted
                 .iter()
-                .any(|(path, target)| links.get(path).is_some_and(|l| &l.target != target));
+                .any(|(path, target, _)| links.get(path).is_some_and(|l| &l.target != target));
             if !busy {
                 break;
             }
@@ -468,8 +615,11 @@ impl MountTable {
                 .expect("mount table lock")
                 .0;
         }
-        let mut guard = MountGuard { table: self, paths: Vec::new() };
-        for (path, target) in wanted {
+        let mut guard = MountGuard {
+            table: self,
+            paths: Vec::new(),
+        };
+        for (path, target, label) in wanted {
             if let Some(link) = links.get_mut(&path) {
                 link.users += 1;
             } else {
@@ -477,16 +627,19 @@ impl MountTable {
                     LocalError::task(
                         task_path,
                         format!(
-                            "cannot make {} available at {}: {why}; the task can read the folder's path from {}",
-                            target.display(),
+                            "cannot mount {label} at {} (folder {}): {why}; the task can read the folder's path from {}",
                             path.display(),
+                            target.display(),
                             mount_env_name(&path)
                         ),
                     )
                 };
                 if std::fs::symlink_metadata(&path).is_ok() {
                     drop(links);
-                    return Err(refuse("the path exists, and the local runner never replaces existing paths".into()));
+                    return Err(refuse(
+                        "the path exists, and the local runner never replaces existing paths"
+                            .into(),
+                    ));
                 }
                 if let Err(err) = std::os::unix::fs::symlink(&target, &path) {
                     drop(links);
@@ -507,7 +660,10 @@ mod tests {
 
     #[test]
     fn mount_env_names_and_folder_names() {
-        assert_eq!(mount_env_name(Path::new("/data/x-y")), "KFP_LOCAL_MOUNT_DATA_X_Y");
+        assert_eq!(
+            mount_env_name(Path::new("/data/x-y")),
+            "KFP_LOCAL_MOUNT_DATA_X_Y"
+        );
         assert!(check_name("a/b").is_err());
         assert!(check_name("..").is_err());
         assert!(check_name("claim-1").is_ok());
@@ -522,16 +678,75 @@ mod tests {
         let (mount, target) = (dir.path().join("m"), dir.path().join("t"));
         std::fs::create_dir(&target).unwrap();
         let cancel = AtomicBool::new(false);
-        let first = table.acquire("a", vec![(mount.clone(), target.clone())], &cancel).unwrap();
-        let second = table.acquire("b", vec![(mount.clone(), target.clone())], &cancel).unwrap();
+        let first = table
+            .acquire(
+                "a",
+                vec![(mount.clone(), target.clone(), "PVC 'c'".into())],
+                &cancel,
+            )
+            .unwrap();
+        let second = table
+            .acquire(
+                "b",
+                vec![(mount.clone(), target.clone(), "PVC 'c'".into())],
+                &cancel,
+            )
+            .unwrap();
         drop(first);
         assert_eq!(std::fs::read_link(&mount).unwrap(), target);
         drop(second);
         assert!(std::fs::symlink_metadata(&mount).is_err());
         let existing = dir.path().join("existing");
         std::fs::write(&existing, "keep").unwrap();
-        let err = table.acquire("c", vec![(existing.clone(), target)], &cancel).unwrap_err().to_string();
+        let err = table
+            .acquire(
+                "c",
+                vec![(existing.clone(), target, "PVC 'c'".into())],
+                &cancel,
+            )
+            .err()
+            .expect("an existing path is refused")
+            .to_string();
         assert!(err.contains("never replaces existing paths"), "{err}");
         assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep");
+    }
+
+    #[test]
+    fn a_mount_path_wanted_for_another_folder_waits_for_its_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = MountTable::default();
+        let (mount, first_target, second_target) = (
+            dir.path().join("m"),
+            dir.path().join("t1"),
+            dir.path().join("t2"),
+        );
+        let cancel = AtomicBool::new(false);
+        let first = table
+            .acquire(
+                "a",
+                vec![(mount.clone(), first_target.clone(), "PVC 'c'".into())],
+                &cancel,
+            )
+            .unwrap();
+        std::thread::scope(|threads| {
+            let waiter = threads.spawn(|| {
+                let guard = table
+                    .acquire(
+                        "b",
+                        vec![(mount.clone(), second_target.clone(), "PVC 'd'".into())],
+                        &cancel,
+                    )
+                    .unwrap();
+                let linked = std::fs::read_link(&mount).unwrap() == second_target;
+                drop(guard);
+                linked
+            });
+            std::thread::sleep(Duration::from_millis(100));
+            assert!(!waiter.is_finished(), "the second task must wait");
+            assert_eq!(std::fs::read_link(&mount).unwrap(), first_target);
+            drop(first);
+            assert!(waiter.join().unwrap());
+        });
+        assert!(std::fs::symlink_metadata(&mount).is_err());
     }
 }

@@ -79,6 +79,7 @@ pub(crate) struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         spec: &'a PipelineSpec,
         run_id: String,

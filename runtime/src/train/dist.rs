@@ -94,6 +94,22 @@ impl Rendezvous {
                 None => node.master_port.ok_or(DistError::MissingVar { name: "MASTER_PORT", because }),
             }
         };
+        // A Training Operator v1 PyTorchJob pod gets the pod's node rank in RANK (and
+        // WORLD_SIZE = nodes x nproc), no LOCAL_RANK: with several processes per node it is a
+        // node launcher, not a worker.
+        let operator_pod = get("RANK").is_some()
+            && get("LOCAL_RANK").is_none()
+            && node.nproc_per_node.is_some_and(|n| n > 1)
+            && get("RANK") == get("PET_NODE_RANK");
+        if operator_pod {
+            let master_addr = node.master_addr.clone().or_else(|| get("MASTER_ADDR"));
+            let master_port = match node.master_port {
+                Some(port) => Some(port),
+                None if get("MASTER_PORT").is_some() => Some(parse_or(&get, "MASTER_PORT", 0, 1)?),
+                None => None,
+            };
+            return Ok(Rendezvous::Node(NodeEnv { master_addr, master_port, ..node }));
+        }
         if get("RANK").is_some() {
             let world_size: usize = parse_or(&get, "WORLD_SIZE", 0, 1)?;
             if get("WORLD_SIZE").is_none() {
@@ -396,6 +412,30 @@ mod tests {
         let Rendezvous::Worker(w) = rendezvous(&with_local).unwrap() else { panic!() };
         assert_eq!((w.rank, w.world_size, w.local_rank, w.local_world_size), (6, 8, 2, 4));
         assert_eq!((w.master_addr.as_str(), w.master_port), ("trainjob-node-0-0.svc", 29400));
+    }
+
+    #[test]
+    fn a_pytorchjob_pod_with_several_processes_is_a_node_launcher() {
+        let pod = [
+            ("RANK", "1"),
+            ("WORLD_SIZE", "8"),
+            ("MASTER_ADDR", "job-master-0"),
+            ("MASTER_PORT", "23456"),
+            ("PET_NNODES", "2"),
+            ("PET_NODE_RANK", "1"),
+            ("PET_NPROC_PER_NODE", "4"),
+        ];
+        let Rendezvous::Node(node) = rendezvous(&pod).unwrap() else { panic!() };
+        assert_eq!((node.nnodes, node.node_rank, node.nproc_per_node), (2, 1, Some(4)));
+        assert_eq!((node.master_addr.as_deref(), node.master_port), (Some("job-master-0"), Some(23456)));
+        // With one process per node the pod itself is the worker.
+        let mut single = pod.to_vec();
+        single.retain(|(k, _)| *k != "PET_NPROC_PER_NODE");
+        single.push(("PET_NPROC_PER_NODE", "1"));
+        single.retain(|(k, _)| *k != "WORLD_SIZE");
+        single.push(("WORLD_SIZE", "2"));
+        let Rendezvous::Worker(w) = rendezvous(&single).unwrap() else { panic!() };
+        assert_eq!((w.rank, w.world_size), (1, 2));
     }
 
     #[test]

@@ -26,10 +26,10 @@ impl Progress {
 
     pub fn trial_done(&mut self, trial: &FrozenTrial) {
         self.done += 1;
-        if let (TrialState::Complete, Some(v)) = (trial.state, trial.value) {
-            if self.best.is_none_or(|b| self.direction.better(v, b)) {
-                self.best = Some(v);
-            }
+        if let (TrialState::Complete, Some(v)) = (trial.state, trial.value)
+            && self.best.is_none_or(|b| self.direction.better(v, b))
+        {
+            self.best = Some(v);
         }
         if self.enabled && self.last_draw.is_none_or(|t| t.elapsed() >= REDRAW_EVERY) {
             self.draw();

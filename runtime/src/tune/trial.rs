@@ -114,10 +114,10 @@ impl<'s> Trial<'s> {
             }
             return Ok(p.value.clone());
         }
-        if let Some(old) = self.history.iter().rev().filter(|t| t.number != self.number).find_map(|t| t.params.get(name)) {
-            if !old.distribution.is_compatible(dist) {
-                return Err(TuneError::DistributionConflict { name: name.to_owned(), old: old.distribution.to_string(), new: dist.to_string() });
-            }
+        if let Some(old) = self.history.iter().rev().filter(|t| t.number != self.number).find_map(|t| t.params.get(name))
+            && !old.distribution.is_compatible(dist)
+        {
+            return Err(TuneError::DistributionConflict { name: name.to_owned(), old: old.distribution.to_string(), new: dist.to_string() });
         }
         let internal = self.choose(name, dist)?;
         let study = self.study;

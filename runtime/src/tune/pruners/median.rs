@@ -45,7 +45,7 @@ impl Pruner for MedianPruner {
         if completed.len() < self.n_startup_trials || step < self.n_warmup_steps {
             return PruneDecision::keep();
         }
-        if (step - self.n_warmup_steps) % self.interval_steps != 0 {
+        if !(step - self.n_warmup_steps).is_multiple_of(self.interval_steps) {
             // Optuna only checks at the first reported step of each interval.
             let prev = trial.intermediate_values.range(..step).next_back().map(|(s, _)| *s);
             if prev.is_some_and(|p| (p.saturating_sub(self.n_warmup_steps)) / self.interval_steps == (step - self.n_warmup_steps) / self.interval_steps) {

@@ -63,10 +63,10 @@ pub trait Sampler: Send + Sync {
 /// A trial's internal value for `name`: set, or drawn jointly and still in flight. `position`
 /// is where the name usually sits in the trial's params (checked first, to skip hashing).
 pub fn internal_value(trial: &FrozenTrial, name: &str, position: usize) -> Option<f64> {
-    if let Some((key, p)) = trial.params.get_index(position) {
-        if key == name {
-            return Some(p.internal);
-        }
+    if let Some((key, p)) = trial.params.get_index(position)
+        && key == name
+    {
+        return Some(p.internal);
     }
     trial.params.get(name).map(|p| p.internal).or_else(|| trial.system_attrs.get(RELATIVE_PARAMS_ATTR)?.get(name)?.as_f64())
 }
