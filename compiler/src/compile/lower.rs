@@ -684,33 +684,28 @@ impl<'a> Lowering<'a> {
 
     fn lower_resources(&mut self, resources: &Resources, where_: &str) -> Option<ResourceSpec> {
         let mut spec = ResourceSpec::default();
-        let cpu = |field: &'static str, value: &Option<String>, this: &mut Self| {
+        // Each quantity is written twice: verbatim (`resource*`) and converted (deprecated field).
+        let mut quantity = |field: &'static str, value: &Option<String>, convert: fn(&str) -> Option<f64>, hint: &str| {
             let value = value.as_ref()?;
-            let cores = cpu_to_cores(value);
-            if cores.is_none() {
-                this.error(Some(where_), field, format!("{value:?} is not a CPU quantity (like \"8\" or \"500m\")"));
+            let converted = convert(value);
+            if converted.is_none() {
+                self.error(Some(where_), field, format!("{value:?} is not a {hint}"));
             }
-            Some((value.clone(), cores?))
+            Some((Some(value.clone()), converted))
         };
-        if let Some((text, cores)) = cpu("cpu_limit", &resources.cpu_limit, self) {
-            (spec.resource_cpu_limit, spec.cpu_limit) = (Some(text), Some(cores));
+        const CPU: &str = "CPU quantity (like \"8\" or \"500m\")";
+        const MEMORY: &str = "memory quantity (like \"32Gi\" or \"512M\")";
+        if let Some(pair) = quantity("cpu_limit", &resources.cpu_limit, cpu_to_cores, CPU) {
+            (spec.resource_cpu_limit, spec.cpu_limit) = pair;
         }
-        if let Some((text, cores)) = cpu("cpu_request", &resources.cpu_request, self) {
-            (spec.resource_cpu_request, spec.cpu_request) = (Some(text), Some(cores));
+        if let Some(pair) = quantity("cpu_request", &resources.cpu_request, cpu_to_cores, CPU) {
+            (spec.resource_cpu_request, spec.cpu_request) = pair;
         }
-        let memory = |field: &'static str, value: &Option<String>, this: &mut Self| {
-            let value = value.as_ref()?;
-            let gb = memory_to_gb(value);
-            if gb.is_none() {
-                this.error(Some(where_), field, format!("{value:?} is not a memory quantity (like \"32Gi\" or \"512M\")"));
-            }
-            Some((value.clone(), gb?))
-        };
-        if let Some((text, gb)) = memory("memory_limit", &resources.memory_limit, self) {
-            (spec.resource_memory_limit, spec.memory_limit) = (Some(text), Some(gb));
+        if let Some(pair) = quantity("memory_limit", &resources.memory_limit, memory_to_gb, MEMORY) {
+            (spec.resource_memory_limit, spec.memory_limit) = pair;
         }
-        if let Some((text, gb)) = memory("memory_request", &resources.memory_request, self) {
-            (spec.resource_memory_request, spec.memory_request) = (Some(text), Some(gb));
+        if let Some(pair) = quantity("memory_request", &resources.memory_request, memory_to_gb, MEMORY) {
+            (spec.resource_memory_request, spec.memory_request) = pair;
         }
         match (&resources.accelerator_type, resources.accelerator_limit) {
             (Some(kind), count) => {
