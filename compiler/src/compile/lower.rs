@@ -202,7 +202,7 @@ impl<'a> Lowering<'a> {
         match &body.graph.groups[g].kind {
             GroupKind::Condition(conditions) => {
                 let mut channel = |argument: &Argument| {
-                    let (input, need) = self.channel_need(body, argument, &where_);
+                    let (input, need) = self.channel_need(body, argument);
                     if let Some(need) = need {
                         inputs.insert(input.clone(), need);
                     }
@@ -222,7 +222,7 @@ impl<'a> Lowering<'a> {
                         item_input = Some((item_name, NeedKind::Parameter(*item_type)));
                     }
                     LoopItems::Parameter { list, item_type } => {
-                        let (list_input, need) = self.channel_need(body, list, &where_);
+                        let (list_input, need) = self.channel_need(body, list);
                         inputs.extend(need.map(|n| (list_input.clone(), n)));
                         spec.parameter_iterator = Some(ParameterIteratorSpec {
                             item_input: item_name.clone(),
@@ -231,7 +231,7 @@ impl<'a> Lowering<'a> {
                         item_input = Some((item_name, NeedKind::Parameter(*item_type)));
                     }
                     LoopItems::Artifacts { list, schema } => {
-                        let (list_input, need) = self.channel_need(body, list, &where_);
+                        let (list_input, need) = self.channel_need(body, list);
                         inputs.extend(need.map(|n| (list_input.clone(), n)));
                         spec.artifact_iterator = Some(ArtifactIteratorSpec {
                             item_input: item_name.clone(),
@@ -256,13 +256,13 @@ impl<'a> Lowering<'a> {
         }
         for (input, need) in &inputs {
             match &need.kind {
-                NeedKind::Parameter(_) => match self.resolve_parameter(body, &need.source, scope, state, &where_) {
+                NeedKind::Parameter(_) => match self.resolve_parameter(body, &need.source, scope, state) {
                     Ok(p) => {
                         spec.inputs.parameters.insert(input.clone(), p);
                     }
                     Err(message) => self.error(Some(&where_), &format!("inputs.{input}"), message),
                 },
-                NeedKind::Artifact(..) => match self.resolve_artifact(body, &need.source, scope, state, &where_) {
+                NeedKind::Artifact(..) => match self.resolve_artifact(body, &need.source, scope, state) {
                     Ok(a) => {
                         spec.inputs.artifacts.insert(input.clone(), a);
                     }
@@ -349,7 +349,7 @@ impl<'a> Lowering<'a> {
         if !task.overrides.kubernetes.is_empty() {
             match (&component.implementation, &spec.executor_label) {
                 (Implementation::Container(_), Some(label)) => {
-                    let resolve = |argument: &Argument| self.resolve_parameter(body, argument, scope, state, &where_);
+                    let resolve = |argument: &Argument| self.resolve_parameter(body, argument, scope, state);
                     let (config, problems) = platform::lower_kubernetes(&task.overrides.kubernetes, resolve);
                     for (field, message) in problems {
                         self.error(Some(&where_), &field, message);
@@ -375,14 +375,14 @@ impl<'a> Lowering<'a> {
                 Argument::PipelineArtifact(_) | Argument::TaskArtifact { .. } | Argument::LoopArtifact { .. }
             );
             if is_artifact {
-                match self.resolve_artifact(body, argument, scope, state, &where_) {
+                match self.resolve_artifact(body, argument, scope, state) {
                     Ok(a) => {
                         task_spec.inputs.artifacts.insert(name.to_string(), a);
                     }
                     Err(message) => self.error(Some(&where_), &field, message),
                 }
             } else {
-                match self.resolve_parameter(body, argument, scope, state, &where_) {
+                match self.resolve_parameter(body, argument, scope, state) {
                     Ok(p) => {
                         task_spec.inputs.parameters.insert(name.to_string(), p);
                     }
@@ -461,7 +461,6 @@ impl<'a> Lowering<'a> {
         argument: &Argument,
         scope: Option<usize>,
         state: &mut ScopeState,
-        where_: &str,
     ) -> Result<TaskInputParameterSpec, String> {
         let selector = match argument {
             Argument::LoopItem { field: Some(field), .. } => Some(format!("parseJson(string_value)[\"{field}\"]")),
@@ -488,7 +487,7 @@ impl<'a> Lowering<'a> {
                 return Err("an artifact was given where a parameter is expected".into());
             }
             outer => {
-                let (input, need) = self.channel_need(body, outer, where_);
+                let (input, need) = self.channel_need(body, outer);
                 let need = need.ok_or_else(|| self.out_of_scope_message(outer))?;
                 if !self.visible(body, outer, scope) {
                     return Err(self.out_of_scope_message(outer));
@@ -507,7 +506,6 @@ impl<'a> Lowering<'a> {
         argument: &Argument,
         scope: Option<usize>,
         state: &mut ScopeState,
-        where_: &str,
     ) -> Result<TaskInputArtifact, String> {
         Ok(match argument {
             Argument::PipelineArtifact(input) if scope.is_none() => TaskInputArtifact::ComponentInputArtifact(input.to_string()),
@@ -526,7 +524,7 @@ impl<'a> Lowering<'a> {
                 if !self.visible(body, argument, scope) {
                     return Err(self.out_of_scope_message(argument));
                 }
-                let (input, need) = self.channel_need(body, argument, where_);
+                let (input, need) = self.channel_need(body, argument);
                 let need = need.ok_or_else(|| self.out_of_scope_message(argument))?;
                 state.needs.insert(input.clone(), need);
                 TaskInputArtifact::ComponentInputArtifact(input)
@@ -606,7 +604,7 @@ impl<'a> Lowering<'a> {
     }
 
     /// The group input a channel arrives as, and what it is; `None` for constants.
-    fn channel_need(&mut self, body: &Body, argument: &Argument, _where: &str) -> (String, Option<Need>) {
+    fn channel_need(&mut self, body: &Body, argument: &Argument) -> (String, Option<Need>) {
         let kind = match argument {
             Argument::Constant(_) => return (String::new(), None),
             Argument::PipelineParam(name) => body.inputs.iter().find(|i| i.name == *name).map(|i| match &i.kind {

@@ -121,8 +121,8 @@ pub fn build_graph(body: impl FnOnce()) -> Graph {
     }
     let guard = Pop;
     body();
-    let graph = BUILDING.with(|stack| stack.borrow().last().cloned());
-    drop(guard);
+    std::mem::forget(guard);
+    let graph = BUILDING.with(|stack| stack.borrow_mut().pop());
     graph.expect("the graph under construction disappeared")
 }
 
