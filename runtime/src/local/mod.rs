@@ -119,7 +119,11 @@ pub struct LocalRunner {
 }
 
 impl LocalRunner {
-    pub fn new(spec: PipelineSpec, options: RunOptions) -> Self {
+    pub fn new(spec: PipelineSpec, mut options: RunOptions) -> Self {
+        // Artifact URIs are paths under the root; the executor accepts only absolute ones.
+        if let Ok(absolute) = std::path::absolute(&options.pipeline_root) {
+            options.pipeline_root = absolute;
+        }
         Self { spec, options }
     }
 
@@ -242,5 +246,21 @@ mod tests {
         assert_eq!(super::civil_from_days(0), (1970, 1, 1));
         assert_eq!(super::civil_from_days(20_454), (2026, 1, 1));
         assert_eq!(super::civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    /// `kfp local run --root runs` gives a relative root; artifact URIs must still be absolute.
+    #[test]
+    fn a_relative_root_becomes_absolute() {
+        let spec: kfp_compiler::ir::PipelineSpec = serde_json::from_value(serde_json::json!({
+            "pipelineInfo": {"name": "p"},
+            "root": {"dag": {"tasks": {}}},
+            "deploymentSpec": {"executors": {}},
+            "schemaVersion": "2.1.0",
+            "sdkVersion": "t"
+        }))
+        .unwrap();
+        let runner = super::LocalRunner::new(spec, super::RunOptions::new("runs"));
+        assert!(runner.options.pipeline_root.is_absolute());
+        assert!(runner.options.pipeline_root.ends_with("runs"));
     }
 }
