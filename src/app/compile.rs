@@ -133,11 +133,6 @@ pub fn compile_all(pipelines: &[&dyn Pipeline], args: &CompileArgs) -> anyhow::R
 }
 
 pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("yaml.tmp");
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            anyhow::anyhow!("error: cannot write {}: {e}", path.display())
-        })
+    kfp_runtime::executor::write_atomic(path, bytes)
+        .map_err(|e| anyhow::anyhow!("error: cannot write {}: {e}", path.display()))
 }

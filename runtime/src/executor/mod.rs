@@ -56,6 +56,7 @@ mod paths;
 pub mod protocol;
 
 pub use args::{ComponentEntry, ExecutorArgs, executor_main, report};
+pub use fsio::write_atomic;
 pub use artifact::{Input, Output};
 pub use context::ExecutorContext;
 pub use error::ExecutorError;
