@@ -45,17 +45,33 @@ fn main() {
         build.include(gloo);
     }
     if cuda {
-        // ProcessGroupNCCL.hpp needs the CUDA runtime, CCCL/CRT and NCCL headers of the wheel set,
-        // which sit beside torch/ in site-packages as nvidia/<package>/include.
-        build.flag("-DUSE_C10D_NCCL").flag("-DUSE_CUDA");
-        if let Ok(packages) = std::fs::read_dir(libtorch.join("../nvidia")) {
-            for package in packages.flatten() {
-                let dir = package.path().join("include");
+        // ProcessGroupNCCL.hpp needs the CUDA runtime, CRT, CCCL and NCCL headers of the wheel
+        // set, which sit beside torch/ in site-packages as nvidia/<package>/include (CUDA 13
+        // wheels share nvidia/cu13/include; CCCL adds its own include/cccl below it).
+        build.flag("-DUSE_C10D_NCCL").flag("-DUSE_CUDA").flag("-Wno-interference-size");
+        let nvidia = libtorch.join("../nvidia");
+        let packages = std::fs::read_dir(&nvidia).unwrap_or_else(|e| {
+            panic!("feature `cuda` needs the CUDA wheel set beside torch/ ({}): {e}; run scripts/setup-libtorch.sh --cuda", nvidia.display())
+        });
+        let mut headers = Vec::new();
+        for package in packages.flatten() {
+            let dir = package.path().join("include");
+            for dir in [dir.join("cccl"), dir] {
                 if dir.is_dir() {
-                    build.include(dir);
+                    headers.push(dir);
                 }
             }
         }
+        headers.sort();
+        for needed in ["crt/host_config.h", "cuda/std/cstdint", "nccl.h"] {
+            assert!(
+                headers.iter().any(|dir| dir.join(needed).exists()),
+                "feature `cuda`: no {needed} under {}/*/include; run scripts/setup-libtorch.sh --cuda \
+                 (it adds the nvidia-cuda-crt and nvidia-cuda-cccl header wheels)",
+                nvidia.display()
+            );
+        }
+        build.includes(headers);
     }
     build.compile("kfp_c10d_shim");
 
@@ -63,9 +79,12 @@ fn main() {
     println!("cargo:rustc-link-lib=dylib=torch_cpu");
     println!("cargo:rustc-link-lib=dylib=c10");
     if cuda {
-        // rustc links with --as-needed, which would drop libtorch_cuda (nothing references it
-        // directly) and leave CUDA unregistered at run time.
-        println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,-lc10_cuda,--as-needed");
+        // The shim calls into both (ProcessGroupNCCL, c10::cuda::set_device). As link-lib (not
+        // link-arg, which reaches only this package's own targets) they are linked into every
+        // binary that uses the trainer, and that NCCL reference keeps libtorch_cuda past rustc's
+        // --as-needed: without it libtorch's CUDA hooks never register and CUDA looks absent.
+        println!("cargo:rustc-link-lib=dylib=torch_cuda");
+        println!("cargo:rustc-link-lib=dylib=c10_cuda");
     }
     // Binaries, tests and benches of this package find libtorch without LD_LIBRARY_PATH.
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());

@@ -39,7 +39,7 @@ pub mod prelude {
     pub use crate::{Pipeline, Result};
     pub use kfp_compiler::dsl::{
         Artifact, ArtifactListRef, ArtifactRef, ArtifactType, ClassificationMetrics, Collected, Condition, Dataset,
-        ExitHandler, Html, If, ImportOptions, Markdown, Metrics, Model, ParallelFor, Param,
+        ExitHandler, Html, If, ImportOptions, LoopItem, Markdown, Metrics, Model, OneOf, ParallelFor, Param,
         SlicedClassificationMetrics, Task, TaskFinalStatus, importer, importer_with, placeholders,
     };
     pub use kfp_macros::{ComponentOutputs, StructParam, component, pipeline};

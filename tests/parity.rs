@@ -113,6 +113,7 @@ parity_tests!(
     artifacts_io,
     data_passing,
     resources,
+    resources_from_params,
     task_options,
     nested,
     reuse,
@@ -125,7 +126,10 @@ parity_tests!(
     composition,
     raw_identifiers,
     control_flow,
-    control_flow_numbering;
+    control_flow_numbering,
+    fan_in,
+    collected_nested,
+    oneof;
     ignored:
 );
 
@@ -201,4 +205,52 @@ fn a_pipeline_without_tasks_is_rejected_like_kfp() {
         Err(error) => error.to_string(),
     };
     assert!(error.contains("pipeline 'empty'") && error.contains("no tasks"), "{error}");
+}
+
+/// A ParallelFor over a OneOf list, which kfp 2.17.3 compiles to IR whose loop reads an output
+/// the `condition-branches` DAG never declares (so it is not a parity pair).
+mod loop_over_oneof {
+    use kfp::prelude::*;
+
+    #[component(image = "python:3.11")]
+    pub fn words(n: i64) -> Vec<String> {
+        (0..n).map(|i| i.to_string()).collect()
+    }
+
+    #[component(image = "python:3.11")]
+    pub fn say(message: String) -> String {
+        message
+    }
+
+    #[pipeline(name = "loop-over-oneof")]
+    pub fn loop_over_oneof(flag: String) {
+        let (few, many) = If(flag.eq("few"), || words(1)).else_(|| words(3));
+        ParallelFor(OneOf([few.outputs.output, many.outputs.output]), |word| say(word));
+    }
+}
+
+#[test]
+fn a_loop_over_a_oneof_reads_a_declared_output_unlike_kfp() {
+    use kfp::Pipeline;
+    use kfp::compiler::compile::{CompileOptions, compile};
+    use kfp::compiler::ir::{ParameterItems, TaskInputParameter};
+    let path = scratch().join("loop-over-oneof.yaml");
+    compile_to_file(&loop_over_oneof::loop_over_oneof, &CompileOptions::default(), &path);
+    let output = run_support_script("validate_ir.py", &[&path]);
+    assert!(output.status.success(), "{}", transcript(&output));
+
+    let spec = compile(&loop_over_oneof::loop_over_oneof.definition(), &CompileOptions::default()).unwrap().spec;
+    let surfaced = "pipelinechannel--condition-branches-1-oneof-1";
+    let branches = &spec.components["comp-condition-branches-1"];
+    assert!(branches.output_definitions.parameters.contains_key(surfaced), "{branches:?}");
+    let task = &spec.root.dag.as_ref().unwrap().tasks["for-loop-4"];
+    let list = format!("pipelinechannel--condition-branches-1-{surfaced}");
+    let items = &task.parameter_iterator.as_ref().unwrap().items;
+    assert_eq!(items, &ParameterItems::InputParameter(list.clone()));
+    match &task.inputs.parameters[&list].source {
+        TaskInputParameter::TaskOutputParameter(from) => {
+            assert_eq!((from.producer_task.as_str(), from.output_parameter_key.as_str()), ("condition-branches-1", surfaced));
+        }
+        other => panic!("the loop reads its list from {other:?}"),
+    }
 }

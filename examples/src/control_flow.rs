@@ -46,8 +46,8 @@ pub fn control_flow(
         If(coin.outputs.output.eq("heads"), || echo(coin.outputs.output))
             .elif(number.outputs.output.gt(threshold), || echo("big"))
             .else_(|| echo("tails"));
-        let echoes = ParallelFor(words, |word| echo(word)).set_parallelism(2);
-        join_messages(Collected(echoes.result.outputs.output));
+        let echoes = ParallelFor(words, |word| echo(word).outputs.output).set_parallelism(2);
+        join_messages(Collected(echoes));
         ParallelFor(vec![serde_json::json!({"label": "x", "size": 1})], |item| echo(item.field::<String>("label")));
     });
 }

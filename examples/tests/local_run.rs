@@ -179,3 +179,98 @@ fn composition_pipeline_runs_locally() {
         "weights"
     );
 }
+
+/// `OneOf` picks the branch that ran, for the task after the If/Else, for the pipeline's
+/// output and for the output of a pipeline used as a task: heads (odd seed) fits the big model,
+/// tails the small one.
+#[test]
+fn branch_outputs_pipeline_takes_the_output_of_the_branch_that_ran() {
+    let scratch = Scratch::new("branch-outputs");
+    let file = compile(&scratch.0.join("compiled"), "branch-outputs");
+    for (seed, ran, skipped, size) in [
+        ("7", "condition-2/fit", "condition-3", "big"),
+        ("2", "condition-3/fit-2", "condition-2", "small"),
+    ] {
+        let root = scratch.0.join(format!("root-{seed}"));
+        let summary = run_locally(&file, &root, &[&format!("seed={seed}")]);
+        let run = &summary.run_dir;
+        let status = |task: &str| {
+            summary
+                .tasks
+                .iter()
+                .find(|t| t.task == task)
+                .map(|t| t.status)
+        };
+        assert_eq!(
+            status(&format!("condition-branches-1/{skipped}")),
+            Some("skipped"),
+            "seed {seed}"
+        );
+        assert_eq!(
+            status(&format!("condition-branches-1/{ran}")),
+            Some("succeeded"),
+            "seed {seed}"
+        );
+        assert_eq!(
+            read(run.join("publish/outputs/Output")),
+            format!("{size} model: {size} weights"),
+            "seed {seed}"
+        );
+        // A pipeline used as a task returns its OneOf, read by the task after it.
+        let side = if seed == "7" { "heads" } else { "tails" };
+        assert_eq!(
+            read(run.join("announce/outputs/Output")),
+            format!("announced: announced: {side}"),
+            "seed {seed}"
+        );
+        let model = &summary.outputs.artifacts["Output"];
+        assert_eq!(model.len(), 1, "seed {seed}: {model:?}");
+        let fitted = run
+            .join("condition-branches-1")
+            .join(ran)
+            .join("artifacts/model");
+        assert_eq!(model[0].uri, fitted.display().to_string(), "seed {seed}");
+    }
+}
+
+#[test]
+fn fan_in_pipeline_hands_every_iterations_model_to_the_consumer_in_order() {
+    let scratch = Scratch::new("fan-in");
+    let file = compile(&scratch.0.join("compiled"), "fan-in");
+    // Not sorted, so item order is visible; seed 2 scores best.
+    let summary = run_locally(&file, &scratch.0.join("root"), &["seeds=[3,1,2]"]);
+    let run = summary.run_dir;
+    let models: Vec<PathBuf> = (0..3)
+        .map(|i| run.join(format!("for-loop-1/{i}/train-candidate/artifacts/model")))
+        .collect();
+    let written: Vec<String> = models.iter().map(|m| read(m.clone())).collect();
+    assert_eq!(written, ["model-3", "model-1", "model-2"]);
+    // The consumer got one list of three artifacts, as the KFP launcher passes a list input.
+    let input: serde_json::Value =
+        serde_json::from_str(&read(run.join("pick-best/executor_input.json"))).unwrap();
+    let uris: Vec<&str> = input["inputs"]["artifacts"]["models"]["artifacts"]
+        .as_array()
+        .expect("models is a list of artifacts")
+        .iter()
+        .map(|a| a["uri"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = models.iter().map(|m| m.display().to_string()).collect();
+    assert_eq!(uris, expected);
+    let scores: Vec<f64> =
+        serde_json::from_value(input["inputs"]["parameterValues"]["scores"].clone()).unwrap();
+    assert_eq!(scores, [0.5, 0.5, 1.0]);
+    // It read them all, in that order.
+    assert_eq!(
+        read(run.join("pick-best/outputs/Output")),
+        "model-3,model-1,model-2 -> model-2"
+    );
+    // The pipeline's List[Model] output is the same three artifacts, with their metadata.
+    let output = &summary.outputs.artifacts["Output"];
+    let output_uris: Vec<&str> = output.iter().map(|a| a.uri.as_str()).collect();
+    assert_eq!(output_uris, expected);
+    let seeds: Vec<serde_json::Value> = output
+        .iter()
+        .map(|a| a.metadata.as_ref().unwrap()["seed"].clone())
+        .collect();
+    assert_eq!(seeds, [3, 1, 2]);
+}

@@ -1,4 +1,10 @@
 //! `cargo bench -p kfp-runtime --bench tune [-- --quick] [-- --parts suite,overhead,prune] [-- --no-optuna]`
+//! Narrower runs while iterating: `--samplers tpe_default`, `--problems branin,mlp_mixed`,
+//! `--seeds 40 --seed-base 1000` (seeds 1000..1039; the Optuna side keeps its seeds 0..19),
+//! `--trials 50`, `--overhead-trials 1000 --repeats 1`, `--traces FILE` (also writes each
+//! seed's regret after trials 1..n as JSON). `--optuna-quality-from FILE` takes Optuna's
+//! quality side from a saved run (e.g. the baseline's `optuna_baseline.json`; seeded Optuna runs
+//! are deterministic) instead of a fresh one; timings always run live.
 //!
 //! Runs the work of shared/hpo/BASELINE.md with the Rust tuner and, in the same invocation, with
 //! Optuna 5.0.0 (`optuna_peer.py`, from a venv it creates under `<repo>/.cache/optuna-venv`),
@@ -8,7 +14,8 @@
 mod problems;
 
 use kfp_runtime::tune::{
-    Direction, FrozenTrial, HyperbandPruner, MedianPruner, NopPruner, OptimizeOptions, Pruner, RandomSampler, Sampler, Study, TpeSampler, TrialPruned, TrialState,
+    Direction, FrozenTrial, HyperbandPruner, MedianPruner, NopPruner, OptimizeOptions, Pruner, RandomSampler, Sampler, Study, TpeSampler, TrialPruned,
+    TrialState,
 };
 use problems::{CURVE_OPTIMUM, N_EPOCHS, Problem, curve, suggest_mlp};
 use serde_json::{Value, json};
@@ -25,6 +32,8 @@ const PRUNERS: [&str; 3] = ["none", "median", "hyperband"];
 
 struct Config {
     seeds: Vec<u64>,
+    samplers: Vec<String>,
+    problems: Vec<Problem>,
     n_trials: usize,
     overhead_ns: Vec<usize>,
     overhead_repeats: u64,
@@ -32,6 +41,16 @@ struct Config {
     parts: Vec<String>,
     optuna: bool,
     quick: bool,
+}
+
+impl Config {
+    /// `all` restricted to `--samplers` (tpe_default and tpe_multivariate name the same sampler).
+    fn pick(&self, all: &[&'static str]) -> Vec<&'static str> {
+        fn alias(s: &str) -> &str {
+            if s == "tpe_multivariate" { "tpe_default" } else { s }
+        }
+        all.iter().copied().filter(|s| self.samplers.is_empty() || self.samplers.iter().any(|x| alias(x) == alias(s))).collect()
+    }
 }
 
 fn sampler(name: &str, seed: u64) -> Box<dyn Sampler> {
@@ -122,26 +141,33 @@ fn parallel<J: Sync, R: Send>(jobs: &[J], f: impl Fn(&J) -> R + Sync) -> Vec<R> 
 }
 
 fn run_suite(cfg: &Config) -> Value {
-    let jobs: Vec<(Problem, &str, u64)> = Problem::ALL.iter().flat_map(|p| SUITE_SAMPLERS.iter().flat_map(move |s| cfg.seeds.iter().map(move |seed| (*p, *s, *seed)))).collect();
+    let samplers = cfg.pick(&SUITE_SAMPLERS);
+    let jobs: Vec<(Problem, &str, u64)> =
+        cfg.problems.iter().flat_map(|p| samplers.iter().flat_map(move |s| cfg.seeds.iter().map(move |seed| (*p, *s, *seed)))).collect();
     let traces = parallel(&jobs, |(problem, sampler_name, seed)| {
         let st = study(format!("{}-{}-{}", problem.name(), sampler_name, seed), sampler_name, *seed, "none");
         st.optimize_with(|t| problem.evaluate(t), OptimizeOptions::trials(cfg.n_trials).progress(false)).expect("study runs");
         let mut best = f64::INFINITY;
-        st.trials().unwrap().iter().map(|t| {
-            best = best.min(t.value.unwrap_or(f64::INFINITY));
-            best
-        }).collect::<Vec<f64>>()
+        st.trials()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                best = best.min(t.value.unwrap_or(f64::INFINITY));
+                best
+            })
+            .collect::<Vec<f64>>()
     });
     let mut out = serde_json::Map::new();
-    for problem in Problem::ALL {
+    for &problem in &cfg.problems {
         let mut by_sampler = serde_json::Map::new();
-        for s in SUITE_SAMPLERS {
+        for &s in &samplers {
             let mine: Vec<&Vec<f64>> = jobs.iter().zip(&traces).filter(|((p, sn, _), _)| *p == problem && *sn == s).map(|(_, t)| t).collect();
             let mut row = serde_json::Map::new();
             for c in [25usize, 50, 100].into_iter().filter(|c| *c <= cfg.n_trials) {
                 let regrets: Vec<f64> = mine.iter().map(|t| t[c - 1] - problem.optimum()).collect();
                 row.insert(format!("regret@{c}"), q_json(&regrets));
             }
+            row.insert("regret_traces".into(), json!(mine.iter().map(|t| t.iter().map(|b| b - problem.optimum()).collect::<Vec<_>>()).collect::<Vec<_>>()));
             by_sampler.insert(s.into(), Value::Object(row));
         }
         out.insert(problem.name().into(), Value::Object(by_sampler));
@@ -151,7 +177,7 @@ fn run_suite(cfg: &Config) -> Value {
 
 fn run_overhead(cfg: &Config) -> Value {
     let mut out = serde_json::Map::new();
-    for s in OVERHEAD_SAMPLERS {
+    for s in cfg.pick(&OVERHEAD_SAMPLERS) {
         let mut by_n = serde_json::Map::new();
         for &n in &cfg.overhead_ns {
             let (mut means, mut margs) = (Vec::new(), Vec::new());
@@ -223,7 +249,8 @@ fn prune_job(sampler_name: &str, pruner_name: &str, seed: u64, n_trials: Option<
 }
 
 fn run_prune(cfg: &Config, n_trials: Option<usize>) -> Value {
-    let jobs: Vec<(&str, &str, u64)> = PRUNE_SAMPLERS.iter().flat_map(|s| PRUNERS.iter().flat_map(move |p| cfg.seeds.iter().map(move |seed| (*s, *p, *seed)))).collect();
+    let jobs: Vec<(&str, &str, u64)> =
+        PRUNE_SAMPLERS.iter().flat_map(|s| PRUNERS.iter().flat_map(move |p| cfg.seeds.iter().map(move |seed| (*s, *p, *seed)))).collect();
     let results = parallel(&jobs, |(s, p, seed)| prune_job(s, p, *seed, n_trials, cfg.budget));
     let mut out = serde_json::Map::new();
     for s in PRUNE_SAMPLERS {
@@ -239,7 +266,8 @@ fn run_prune(cfg: &Config, n_trials: Option<usize>) -> Value {
                 "regret_final": q_json(&fin.iter().map(|v| v - CURVE_OPTIMUM).collect::<Vec<_>>()),
             });
             for b in [300u64, 600, 1000] {
-                let within: Vec<f64> = mine.iter().map(|r| r.1.iter().filter(|(ce, _)| *ce <= b).map(|(_, bv)| *bv).next_back().unwrap_or(f64::INFINITY)).collect();
+                let within: Vec<f64> =
+                    mine.iter().map(|r| r.1.iter().filter(|(ce, _)| *ce <= b).map(|(_, bv)| *bv).next_back().unwrap_or(f64::INFINITY)).collect();
                 row[format!("best_within_{b}_epochs")] = q_json(&within);
             }
             by_p.insert(p.into(), row);
@@ -323,8 +351,8 @@ fn print_suite(rust: &Value, optuna: &Value, cfg: &Config) {
     println!("\n### Regret to the known optimum: median [q25, q75] over {} seeds (lower is better)\n", cfg.seeds.len());
     println!("| problem | sampler | trials | Rust regret | Optuna 5.0.0 regret | Optuna/Rust (median) |");
     println!("|---|---|---|---|---|---|");
-    for problem in Problem::ALL {
-        for s in SUITE_SAMPLERS {
+    for &problem in &cfg.problems {
+        for s in cfg.pick(&SUITE_SAMPLERS) {
             for c in [25usize, 50, 100].into_iter().filter(|c| *c <= cfg.n_trials) {
                 let key = format!("regret@{c}");
                 let (r, o) = (&rust[problem.name()][s][&key], &optuna[problem.name()][s][&key]);
@@ -338,7 +366,7 @@ fn print_overhead(rust: &Value, optuna: &Value, cfg: &Config) {
     println!("\n### Sampler + framework time per trial (cheap objective, mlp_mixed, in-memory, median of {} repeats)\n", cfg.overhead_repeats);
     println!("| sampler | n_trials | Rust mean ms | Optuna mean ms | speed-up | Rust marginal ms | Optuna marginal ms | speed-up |");
     println!("|---|---|---|---|---|---|---|---|");
-    for s in OVERHEAD_SAMPLERS {
+    for s in cfg.pick(&OVERHEAD_SAMPLERS) {
         for n in &cfg.overhead_ns {
             let (r, o) = (&rust[s][n.to_string()], &optuna[s][n.to_string()]);
             let f = |v: &Value| v.as_f64().map_or("-".into(), |x| format!("{x:.4}"));
@@ -385,11 +413,30 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     let parts = args.iter().position(|a| a == "--parts").and_then(|i| args.get(i + 1)).map_or("suite,overhead,prune".to_owned(), Clone::clone);
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let number = |name: &str| flag(name).map(|v| v.parse::<u64>().unwrap_or_else(|_| panic!("{name} takes a number, got `{v}`")));
+    let list = |name: &str| flag(name).map_or(Vec::new(), |v| v.split(',').map(str::to_owned).collect::<Vec<_>>());
+    let seed_base = number("--seed-base").unwrap_or(0);
+    let problems: Vec<Problem> = match list("--problems") {
+        names if names.is_empty() => Problem::ALL.to_vec(),
+        names => names.iter().map(|n| *Problem::ALL.iter().find(|p| p.name() == n).unwrap_or_else(|| panic!("--problems: unknown problem `{n}`"))).collect(),
+    };
     let cfg = Config {
-        seeds: (0..args.iter().position(|a| a == "--seeds").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(if quick { 3 } else { 20 })).collect(),
-        n_trials: if quick { 30 } else { 100 },
-        overhead_ns: if quick { vec![50, 100] } else { vec![100, 500, 1000] },
-        overhead_repeats: if quick { 1 } else { 3 },
+        seeds: (seed_base..seed_base + number("--seeds").unwrap_or(if quick { 3 } else { 20 })).collect(),
+        samplers: list("--samplers"),
+        problems,
+        n_trials: number("--trials").map_or(if quick { 30 } else { 100 }, |n| n as usize),
+        overhead_ns: match list("--overhead-trials") {
+            ns if ns.is_empty() => {
+                if quick {
+                    vec![50, 100]
+                } else {
+                    vec![100, 500, 1000]
+                }
+            }
+            ns => ns.iter().map(|n| n.parse().unwrap_or_else(|_| panic!("--overhead-trials takes numbers, got `{n}`"))).collect(),
+        },
+        overhead_repeats: number("--repeats").unwrap_or(if quick { 1 } else { 3 }),
         budget: if quick { 300 } else { 2700 },
         parts: parts.split(',').map(str::to_owned).collect(),
         optuna: !args.iter().any(|a| a == "--no-optuna"),
@@ -401,7 +448,12 @@ fn main() {
     // Quality parts of the peer run in the background while Rust computes its own; the timed
     // overhead parts run one after the other so that they do not share the CPU.
     let quality_parts: Vec<&str> = ["suite", "prune"].into_iter().filter(|p| has(p)).map(|p| if p == "prune" { "prune,prune_budget" } else { p }).collect();
-    let peer = if cfg.optuna && !quality_parts.is_empty() {
+    // Seeded Optuna runs are deterministic, so their quality side can come from a saved run.
+    let saved_quality: Option<Value> = flag("--optuna-quality-from").map(|path| {
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("--optuna-quality-from {path}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("--optuna-quality-from {path}: not JSON: {e}"))
+    });
+    let peer = if cfg.optuna && saved_quality.is_none() && !quality_parts.is_empty() {
         spawn_peer(&cfg, &quality_parts.join(",")).map_err(|e| eprintln!("[bench] no Optuna side: {e}")).ok()
     } else {
         None
@@ -410,7 +462,7 @@ fn main() {
     let suite = has("suite").then(|| run_suite(&cfg));
     let prune = has("prune").then(|| (run_prune(&cfg, Some(cfg.n_trials)), run_prune(&cfg, None)));
     eprintln!("[bench] Rust quality parts took {:.1}s", t0.elapsed().as_secs_f64());
-    let optuna_quality = peer.map(wait_peer).unwrap_or(Value::Null);
+    let optuna_quality = saved_quality.unwrap_or_else(|| peer.map(wait_peer).unwrap_or(Value::Null));
     let overhead = has("overhead").then(|| run_overhead(&cfg));
     let optuna_overhead = if cfg.optuna && has("overhead") {
         spawn_peer(&cfg, "overhead").map(wait_peer).unwrap_or_else(|e| {
@@ -422,6 +474,9 @@ fn main() {
     };
     if let Some(suite) = &suite {
         print_suite(suite, &optuna_quality["suite"], &cfg);
+        if let Some(path) = flag("--traces") {
+            std::fs::write(&path, suite.to_string()).unwrap_or_else(|e| panic!("--traces {path}: {e}"));
+        }
     }
     if let Some(overhead) = &overhead {
         print_overhead(overhead, &optuna_overhead["overhead"], &cfg);

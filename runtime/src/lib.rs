@@ -4,5 +4,5 @@
 pub mod executor;
 pub mod local;
 pub mod tune;
-#[cfg(feature = "torch")]
+/// The launcher always; the trainer with feature `torch`.
 pub mod train;

@@ -532,3 +532,18 @@ fn parallelism_bounds_the_running_processes() {
         assert_eq!(summary.tasks.len(), 2);
     }
 }
+
+#[test]
+fn collected_artifacts_gather_the_iterations_that_produced_them_in_item_order() {
+    let root = tempfile::tempdir().unwrap();
+    let summary = run(&fixture("collected_pipeline.yaml"), root.path(), &[], "r1", false).unwrap();
+    let run_dir = root.path().join("collected/r1");
+    let data = |i: usize| run_dir.join(format!("for-loop-2/{i}/condition-3/make-data/artifacts/data"));
+    // Items [3, 1, 2]: the iteration of 1 skipped its condition, so two data sets, in item order.
+    assert_eq!(read(run_dir.join("concat/outputs/Output")), "2");
+    assert_eq!(read(run_dir.join("concat/artifacts/merged")), "row 0\nrow 1\nrow 2\nrow 0\nrow 1\n");
+    let gathered: Vec<String> = summary.outputs.artifacts["gathered"].iter().map(|a| a.uri.clone()).collect();
+    assert_eq!(gathered, [data(0).display().to_string(), data(2).display().to_string()]);
+    // A loop over no items gathers an empty list, which its consumer still gets.
+    assert_eq!(read(run_dir.join("concat-2/outputs/Output")), "0");
+}

@@ -280,8 +280,8 @@ fn the_launcher_fails_the_job_with_the_failing_rank_and_its_last_lines() {
     let error = launch(&options).unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(30));
     match error {
-        LaunchError::WorkerFailed { rank, status, tail } => {
-            assert_eq!((rank, status.as_str()), (1, "exit code 3"));
+        LaunchError::WorkerFailed { rank, status, exit_code, tail } => {
+            assert_eq!((rank, status.as_str(), exit_code), (1, "exit code 3", 3));
             assert!(tail.contains("rank 1 gives up: bad shard"), "{tail}");
         }
         other => panic!("expected WorkerFailed, got {other}"),
@@ -418,4 +418,34 @@ fn bad_configuration_is_named() {
     assert!(error.to_string().contains("TrainConfig.batch_size"), "{error}");
     let error = "fp8".parse::<Precision>().unwrap_err();
     assert!(error.contains("\"fp8\""));
+}
+
+/// What a binary built with or without feature `cuda` does on this machine: NCCL is compiled in
+/// exactly with `cuda`, and "16-mixed" trains on a GPU when libtorch sees one, else on CPU in
+/// 32-bit with the documented message (checked in a child process, whose stderr holds it).
+#[test]
+fn mixed_precision_uses_a_gpu_when_libtorch_sees_one_else_falls_back_with_a_message() {
+    const TEST: &str = "mixed_precision_uses_a_gpu_when_libtorch_sees_one_else_falls_back_with_a_message";
+    assert_eq!(ProcessGroup::nccl_available(), cfg!(feature = "cuda"));
+    if std::env::var_os("KFP_TEST_PRECISION").is_some() {
+        let config = TrainConfig { epochs: 1, precision: "16-mixed".parse().unwrap(), ..base_config() };
+        let fitted = Trainer::new(config).fit(mlp, &data(32, 6)).unwrap();
+        let device = fitted.vs.device();
+        println!("trained on {device:?}");
+        return;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(only(TEST))
+        .env("KFP_TEST_PRECISION", "1")
+        .env_remove("RANK")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    let fallback = "kfp-runtime trainer: precision F16Mixed needs CUDA (libtorch's autocast is CUDA-only here); training on Cpu in 32-bit";
+    if tch::Cuda::is_available() {
+        assert!(stdout.contains("trained on Cuda(0)") && !stderr.contains(fallback), "{stdout}\n{stderr}");
+    } else {
+        assert!(stdout.contains("trained on Cpu") && stderr.contains(fallback), "{stdout}\n{stderr}");
+    }
 }

@@ -53,6 +53,15 @@ fn write_pytorchjobs(pipelines: &[&PipelineDef], dir: &Path) -> anyhow::Result<V
         for (index, task, container) in container_tasks(&pipeline.graph) {
             let Some(spec) = LaunchSpec::for_task(container, &task.overrides) else { continue };
             let component = task.component.name;
+            // The pipeline step reads these from its executor input; a manifest has none.
+            if let Some(field) = task.overrides.resource_channels.keys().next() {
+                anyhow::bail!(
+                    "error: --pytorchjob: task {index} (`{component}`) of `{pipeline_name}` reads its {} from a parameter \
+                     when it runs, which a manifest written now cannot hold: set it as a literal, or let the pipeline step \
+                     launch the job",
+                    field.setting()
+                );
+            }
             let target = JobTarget {
                 name: job_name(component, &format!("{pipeline_name}/{index}")),
                 namespace: None,

@@ -10,6 +10,7 @@ mod connection;
 mod experiment;
 mod pipeline;
 mod run;
+mod train;
 
 #[derive(Parser)]
 #[command(name = "kfp", version, about = "Kubeflow Pipelines in Rust: validate, run locally, tune, upload")]
@@ -32,6 +33,8 @@ enum Command {
     Run(run::Args),
     /// Create and list experiments on a KFP server.
     Experiment(experiment::Args),
+    /// torchrun: start N workers of a program with torchrun's environment and fail if one fails.
+    Train(train::Args),
 }
 
 /// Entry point of the `kfp` binary.
@@ -44,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Pipeline(args) => pipeline::run(args),
         Command::Run(args) => run::run(args),
         Command::Experiment(args) => experiment::run(args),
+        Command::Train(args) => train::run(args),
     };
     match result {
         Ok(code) => code,

@@ -7,14 +7,17 @@
 
 mod artifacts_io;
 mod caching_off_by_default;
+mod collected_nested;
 mod control_flow_numbering;
 mod data_passing;
 mod named_outputs;
 mod naming_and_nesting;
 mod nested;
+mod oneof;
 mod params_all_types;
 mod raw_identifiers;
 mod resources;
+mod resources_from_params;
 mod reuse;
 mod task_options;
 mod tricky_values;
@@ -40,12 +43,13 @@ const fn twin(stem: &'static str, pipeline: &'static dyn Pipeline) -> Twin {
     Twin { stem, pipeline, caching_by_default: true }
 }
 
-/// Every parity pipeline; the last four are the crate's own examples.
+/// Every parity pipeline; the last five are the crate's own examples.
 pub const PARITY: &[Twin] = &[
     twin("params_all_types", &params_all_types::params_all_types),
     twin("artifacts_io", &artifacts_io::artifacts_io),
     twin("data_passing", &data_passing::data_passing),
     twin("resources", &resources::resources),
+    twin("resources_from_params", &resources_from_params::resources_from_params),
     twin("task_options", &task_options::task_options),
     twin("nested", &nested::nested),
     twin("reuse", &reuse::reuse),
@@ -54,6 +58,8 @@ pub const PARITY: &[Twin] = &[
     twin("naming_and_nesting", &naming_and_nesting::naming_and_nesting),
     twin("raw_identifiers", &raw_identifiers::raw_identifiers),
     twin("control_flow_numbering", &control_flow_numbering::control_flow_numbering),
+    twin("collected_nested", &collected_nested::collected_nested),
+    twin("oneof", &oneof::oneof),
     Twin {
         stem: "caching_off_by_default",
         pipeline: &caching_off_by_default::caching_off_by_default,
@@ -62,5 +68,6 @@ pub const PARITY: &[Twin] = &[
     twin("hello_pipeline", &kfp_examples::minimal::hello_pipeline),
     twin("training", &kfp_examples::training::training),
     twin("control_flow", &kfp_examples::control_flow::control_flow),
+    twin("fan_in", &kfp_examples::fan_in::fan_in),
     twin("composition", &kfp_examples::composition::composition),
 ];

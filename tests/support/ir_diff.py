@@ -6,8 +6,9 @@ Ignores only what must differ between a Python-built and a Rust-built spec: sdkV
 container image/command/args, YAML key order and quoting, the names of component and executor
 keys (each task's component and executor are inlined under the task), `2` vs `2.0`, old vs new
 resource field forms (quantities compare in cores, bytes and counts), descriptions (kfp reads
-docstrings its own way), and the dangling `pipelinechannel--` inputs of kfp's invalid-IR quirk
-(see `dangling_channels`). Everything else must match.
+docstrings its own way), the dangling `pipelinechannel--` inputs of kfp's invalid-IR quirk
+(see `dangling_channels`), and in kfp's file only, the dependencies kfp leaves out for a
+resource set from a task output (see `resource_producers`). Everything else must match.
 
 Prints one line per difference and `N differences`; exits 0 iff there are none.
 """
@@ -26,12 +27,15 @@ MEMORY_FACTORS = {
 }
 # The deprecated numeric memory fields are in GB of 1e9 bytes.
 GB = 1e9
+# The task inputs kfp adds for a resource set from a channel; each holds a placeholder constant.
+RESOURCE_INPUTS = {"cpu_limit", "cpu_request", "memory_limit", "memory_request", "accelerator_type", "accelerator_count"}
+PLACEHOLDER = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
 
 
 class Spec:
     """One IR file, with components and executors inlined under the tasks that use them."""
 
-    def __init__(self, path, problems):
+    def __init__(self, path, problems, kfp_quirks=False):
         with open(path, encoding="utf-8") as file:
             docs = [doc for doc in yaml.safe_load_all(file) if doc is not None]
         if not docs or not isinstance(docs[0], dict):
@@ -45,6 +49,7 @@ class Spec:
         self.used_components, self.used_executors = set(), set()
         self.problems = problems
         self.path = path
+        self.kfp_quirks = kfp_quirks
         self.tree = self.normalize(kubernetes.get("pipelineConfig", MISSING))
 
     def normalize(self, pipeline_config):
@@ -91,7 +96,8 @@ class Spec:
 
     def task(self, task, declared):
         dangling = dangling_channels(task, declared)
-        out = {}
+        implied = resource_producers(task) if self.kfp_quirks else set()
+        out = {"dependentTasks": sorted(implied)} if implied else {}
         for key, value in task.items():
             if key == "componentRef":
                 name = value.get("name")
@@ -100,7 +106,7 @@ class Spec:
                 for channel in dangling:
                     out["component"].get("inputDefinitions", {}).get("parameters", {}).pop(channel, None)
             elif key == "dependentTasks":
-                out[key] = sorted(value)
+                out[key] = sorted(set(value) | implied)
             elif key == "inputs" and dangling:
                 parameters = {k: v for k, v in value.get("parameters", {}).items() if k not in dangling}
                 out[key] = {**value, "parameters": parameters}
@@ -133,6 +139,24 @@ def dangling_channels(task, declared):
         if name.startswith("pipelinechannel--")
         and "componentInputParameter" in source
         and source["componentInputParameter"] not in declared
+    }
+
+
+def resource_producers(task):
+    """Producers of the task outputs that the task's resource settings read. kfp 2.17 leaves them
+    out of `dependentTasks` (it adds the resource inputs after computing them), so the backend
+    could start the task before its producer ended; kfp-rs must write them (validate_ir.py
+    rejects a task output read without its dependency)."""
+    parameters = task.get("inputs", {}).get("parameters", {})
+    read = {
+        name
+        for setting in RESOURCE_INPUTS & set(parameters)
+        for name in PLACEHOLDER.findall(str(parameters[setting].get("runtimeValue", {}).get("constant", "")))
+    }
+    return {
+        parameters[name]["taskOutputParameter"]["producerTask"]
+        for name in read
+        if "taskOutputParameter" in parameters.get(name, {})
     }
 
 
@@ -186,13 +210,18 @@ def resources(spec, problems, where):
     accelerator = spec.get("accelerator")
     if accelerator is not None:
         kinds = {accelerator[k] for k in ("resourceType", "type") if k in accelerator}
-        counts = {int(accelerator[k]) for k in ("resourceCount", "count") if k in accelerator}
+        counts = {count(accelerator[k]) for k in ("resourceCount", "count") if k in accelerator}
         if len(kinds) > 1 or len(counts) > 1:
             problems.append(f"{where}: accelerator fields disagree: {accelerator}")
-        out["accelerator"] = {"type": sorted(kinds)[0] if kinds else MISSING, "count": sorted(counts)[0] if counts else 1}
+        out["accelerator"] = {"type": sorted(kinds)[0] if kinds else MISSING, "count": sorted(counts, key=str)[0] if counts else 1}
     for key in set(spec) - {f for pair in fields for f in pair[:2]} - {"accelerator"}:
         out[key] = spec[key]
     return out
+
+
+def count(text):
+    """An accelerator count as a number; a placeholder compares verbatim."""
+    return int(text) if str(text).isdigit() else text
 
 
 def is_number(value):
@@ -226,7 +255,7 @@ def compare(path, golden, ours, out):
 
 def diff(golden_path, ours_path):
     differences = []
-    golden = Spec(golden_path, differences)
+    golden = Spec(golden_path, differences, kfp_quirks=True)
     ours = Spec(ours_path, differences)
     compare("", golden.tree, ours.tree, differences)
     return differences

@@ -25,6 +25,9 @@ SCHEMA_VERSION = "2.1.0"
 K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # Inputs kfp injects into a task without declaring them in the component.
 INJECTED_PREFIX = "pipelinechannel--"
+# The inputs kfp adds for a resource set from a channel; each holds a placeholder constant.
+RESOURCE_INPUTS = {"cpu_limit", "cpu_request", "memory_limit", "memory_request", "accelerator_type", "accelerator_count"}
+INPUT_PARAMETER = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
 # `{{$.inputs.parameters['x']}}`, `{{$.outputs.artifacts['m'].path}}`, ... in container args.
 PLACEHOLDER = re.compile(r"\{\{\$\.(inputs|outputs)\.(parameters|artifacts)\['([^']+)'\]")
 
@@ -180,6 +183,7 @@ class Graph:
             self.used_components.add(ref)
             self.check_component(f"components.{ref}", component)
         dependencies = task.get("dependentTasks", [])
+        self.check_resource_inputs(where, component, task.get("inputs", {}).get("parameters", {}))
         for upstream in dependencies:
             if upstream not in siblings:
                 self.problems.append(f"{where}.dependentTasks names unknown task {upstream!r}")
@@ -188,7 +192,7 @@ class Graph:
         for kind, output_kind in (("parameters", "Parameter"), ("artifacts", "Artifact")):
             declared_kind = declared.get(kind, {})
             for name, source in given.get(kind, {}).items():
-                if name not in declared_kind and not name.startswith(INJECTED_PREFIX):
+                if name not in declared_kind and not name.startswith(INJECTED_PREFIX) and not is_resource_input(name, source):
                     self.problems.append(f"{where}.inputs.{kind}.{name} is not an input of {ref}")
                 self.check_source(f"{where}.inputs.{kind}.{name}", source, output_kind, siblings, dependencies,
                                   parent_inputs.get(kind, {}), declared_kind.get(name))
@@ -201,6 +205,14 @@ class Graph:
             for name, definition in declared_kind.items():
                 if not definition.get("isOptional") and name not in supplied:
                     self.problems.append(f"{where} does not supply required input {kind}.{name} of {ref}")
+
+    def check_resource_inputs(self, where, component, given):
+        """A resource read from a channel is a placeholder for a task input: every task of the
+        component supplies it."""
+        container = self.executors.get(component.get("executorLabel"), {}).get("container", {})
+        for name in sorted(set(INPUT_PARAMETER.findall(str(container.get("resources", {}))))):
+            if name not in given:
+                self.problems.append(f"{where}: its resources read inputs.parameters[{name!r}], which the task does not supply")
 
     def check_source(self, where, source, output_kind, siblings, dependencies, parent_inputs, definition):
         output_key = f"output{output_kind}Key"
@@ -251,6 +263,12 @@ class Graph:
                 if cycle:
                     self.problems.append(f"{where}.dag has a dependency cycle: {' -> '.join(cycle)}")
                     return
+
+
+def is_resource_input(name, source):
+    """kfp's input for a resource set from a channel: its constant is the placeholder."""
+    constant = source.get("runtimeValue", {}).get("constant")
+    return name in RESOURCE_INPUTS and isinstance(constant, str) and INPUT_PARAMETER.fullmatch(constant) is not None
 
 
 def selectors_of(output):

@@ -10,13 +10,16 @@ use super::launch::{self, LaunchSpec};
 use super::error::{CompileError, CompileErrors};
 use super::names::{UniqueNames, sanitize_k8s_name};
 use super::platform;
+use super::resources;
 use super::pipeline::{CompileOptions, PipelineDef};
 use crate::dsl::{
     Argument, ComponentDef, ContainerDef, Graph, GroupKind, Implementation, InputDef, InputKind, LoopItems, Node,
-    OutputDef, OutputKind, Resources, RetrySettings, TaskNode, cpu_to_cores, memory_to_gb,
+    OutputDef, OutputKind, ResourceField, Resources, RetrySettings, TaskNode,
 };
 use crate::ir::*;
 use std::collections::{BTreeMap, BTreeSet};
+
+mod oneof;
 
 const SDK_VERSION: &str = concat!("kfp-rs-", env!("CARGO_PKG_VERSION"));
 
@@ -44,6 +47,8 @@ struct Body<'g> {
     group_components: BTreeMap<usize, String>,
     /// Prefix of error locations (`inner/` inside a nested pipeline).
     path: String,
+    /// The body's `OneOf`s by index; `None` for one that failed its checks.
+    oneofs: Vec<Option<oneof::PlannedOneOf>>,
 }
 
 /// What a scope needs from its parent: group input name -> source and type.
@@ -59,6 +64,14 @@ struct Need {
 enum NeedKind {
     Parameter(ParameterType),
     Artifact(ArtifactTypeSchema, bool),
+}
+
+/// Where a consumer reads a list gathered from a loop.
+enum Gathered {
+    /// Beside the loop: the loop task's output.
+    FromLoop { loop_task: String, output: String },
+    /// Deeper in a group: an input of that group.
+    GroupInput(String),
 }
 
 /// What lowering one task or group adds to its scope.
@@ -123,8 +136,16 @@ impl<'a> Lowering<'a> {
         let mut names = UniqueNames::default();
         let task_keys = graph.tasks.iter().map(|t| names.claim(&sanitize_k8s_name(t.component.name))).collect();
         let group_names = graph.groups.iter().map(|g| format!("{}-{}", g.kind.prefix(), g.number)).collect();
-        let mut body =
-            Body { graph, inputs, task_keys, group_names, group_components: BTreeMap::new(), path: path.to_owned() };
+        let mut body = Body {
+            graph,
+            inputs,
+            task_keys,
+            group_names,
+            group_components: BTreeMap::new(),
+            path: path.to_owned(),
+            oneofs: Vec::new(),
+        };
+        body.oneofs = self.plan_oneofs(&body);
         let (mut dag, needs) = self.lower_scope(&mut body, None);
         // At the top, every channel resolves directly; a leftover need is a bug of ours.
         debug_assert!(needs.is_empty(), "top-level DAG needs inputs: {:?}", needs.keys().collect::<Vec<_>>());
@@ -134,12 +155,10 @@ impl<'a> Lowering<'a> {
                 Argument::TaskParam { task, key } if top_level(task) => {
                     dag.outputs.parameters.insert(
                         name.to_string(),
-                        DagOutputParameterSpec {
-                            value_from_parameter: ParameterSelector {
-                                output_parameter_key: key.to_string(),
-                                producer_subtask: body.task_keys[task.index].clone(),
-                            },
-                        },
+                        DagOutputParameterSpec::ValueFromParameter(ParameterSelector {
+                            output_parameter_key: key.to_string(),
+                            producer_subtask: body.task_keys[task.index].clone(),
+                        }),
                     );
                 }
                 Argument::TaskArtifact { task, key } if top_level(task) => {
@@ -152,6 +171,14 @@ impl<'a> Lowering<'a> {
                             }],
                         },
                     );
+                }
+                Argument::OneOfParam(oneof) | Argument::OneOfArtifact(oneof) => {
+                    if let Err(message) = self.oneof_pipeline_output(&body, *oneof, name, &mut dag.outputs) {
+                        self.error(None, &format!("{path}outputs.{name}"), message);
+                    }
+                }
+                Argument::Collected { .. } | Argument::CollectedArtifacts { .. } => {
+                    self.lower_collected_output(&body, name, source, &mut dag, path);
                 }
                 _ => self.error(
                     None,
@@ -295,7 +322,11 @@ impl<'a> Lowering<'a> {
         let default_caching = match &component.implementation {
             Implementation::Container(container) => {
                 let executor_key = format!("exec-{unique}");
-                let executor = self.lower_container(component, container, task, &where_);
+                let channel_inputs = (task.overrides.resource_channels.iter())
+                    .filter(|(_, argument)| !matches!(argument, Argument::Constant(_)))
+                    .map(|(field, argument)| (*field, resource_input_name(body, argument)))
+                    .collect();
+                let executor = self.lower_container(component, container, task, &channel_inputs, &where_);
                 self.executors.insert(executor_key.clone(), ExecutorSpec { container: Some(executor), importer: None });
                 spec.executor_label = Some(executor_key);
                 task_spec.retry_policy = task.overrides.retry.as_ref().or(container.retry.as_ref()).map(retry);
@@ -331,7 +362,10 @@ impl<'a> Lowering<'a> {
                 spec.dag = Some(self.lower_body(inner, &component.inputs, &format!("{where_}/")));
                 task_spec.retry_policy = task.overrides.retry.as_ref().map(retry);
                 // kfp rejects these on a pipeline task too: a DAG has no container to set them on.
-                if task.overrides.resources != Resources::default() || !task.overrides.env.is_empty() {
+                if task.overrides.resources != Resources::default()
+                    || !task.overrides.resource_channels.is_empty()
+                    || !task.overrides.env.is_empty()
+                {
                     self.error(
                         Some(&where_),
                         "resources/env",
@@ -372,7 +406,11 @@ impl<'a> Lowering<'a> {
             let field = format!("inputs.{name}");
             let is_artifact = matches!(
                 argument,
-                Argument::PipelineArtifact(_) | Argument::TaskArtifact { .. } | Argument::LoopArtifact { .. }
+                Argument::PipelineArtifact(_)
+                    | Argument::TaskArtifact { .. }
+                    | Argument::LoopArtifact { .. }
+                    | Argument::OneOfArtifact(_)
+                    | Argument::CollectedArtifacts { .. }
             );
             if is_artifact {
                 match self.resolve_artifact(body, argument, scope, state) {
@@ -390,6 +428,7 @@ impl<'a> Lowering<'a> {
                 }
             }
         }
+        self.lower_resource_inputs(body, i, scope, state, &mut task_spec, &where_);
         let task = &body.graph.tasks[i];
         for upstream in &task.after {
             match self.upstream_in_scope(body, upstream.graph, Node::Task(upstream.index), scope) {
@@ -482,8 +521,24 @@ impl<'a> Lowering<'a> {
             Argument::LoopItem { group, .. } if group.graph == body.graph.id && Some(group.index) == scope => {
                 TaskInputParameter::ComponentInputParameter(item_input_name(body, group.index))
             }
-            Argument::Collected { task, key } => return self.resolve_collected(body, task, key, scope, state),
-            Argument::PipelineArtifact(_) | Argument::TaskArtifact { .. } | Argument::LoopArtifact { .. } => {
+            Argument::Collected { .. } => match self.resolve_collected(body, argument, scope, state)? {
+                Gathered::FromLoop { loop_task, output } => TaskInputParameter::TaskOutputParameter(TaskOutputParameterSpec {
+                    output_parameter_key: output,
+                    producer_task: loop_task,
+                }),
+                Gathered::GroupInput(input) => TaskInputParameter::ComponentInputParameter(input),
+            },
+            Argument::OneOfParam(oneof) => match self.resolve_oneof(body, argument, *oneof, scope, state)? {
+                oneof::OneOfSource::GroupOutput { producer_task, key } => {
+                    TaskInputParameter::TaskOutputParameter(TaskOutputParameterSpec { output_parameter_key: key, producer_task })
+                }
+                oneof::OneOfSource::GroupInput(input) => TaskInputParameter::ComponentInputParameter(input),
+            },
+            Argument::PipelineArtifact(_)
+            | Argument::TaskArtifact { .. }
+            | Argument::LoopArtifact { .. }
+            | Argument::OneOfArtifact(_)
+            | Argument::CollectedArtifacts { .. } => {
                 return Err("an artifact was given where a parameter is expected".into());
             }
             outer => {
@@ -520,6 +575,12 @@ impl<'a> Lowering<'a> {
             Argument::LoopArtifact { group } if group.graph == body.graph.id && Some(group.index) == scope => {
                 TaskInputArtifact::ComponentInputArtifact(item_input_name(body, group.index))
             }
+            Argument::OneOfArtifact(oneof) => match self.resolve_oneof(body, argument, *oneof, scope, state)? {
+                oneof::OneOfSource::GroupOutput { producer_task, key } => {
+                    TaskInputArtifact::TaskOutputArtifact(TaskOutputArtifactSpec { output_artifact_key: key, producer_task })
+                }
+                oneof::OneOfSource::GroupInput(input) => TaskInputArtifact::ComponentInputArtifact(input),
+            },
             Argument::PipelineArtifact(_) | Argument::TaskArtifact { .. } | Argument::LoopArtifact { .. } => {
                 if !self.visible(body, argument, scope) {
                     return Err(self.out_of_scope_message(argument));
@@ -529,62 +590,129 @@ impl<'a> Lowering<'a> {
                 state.needs.insert(input.clone(), need);
                 TaskInputArtifact::ComponentInputArtifact(input)
             }
+            Argument::CollectedArtifacts { .. } => match self.resolve_collected(body, argument, scope, state)? {
+                Gathered::FromLoop { loop_task, output } => TaskInputArtifact::TaskOutputArtifact(TaskOutputArtifactSpec {
+                    output_artifact_key: output,
+                    producer_task: loop_task,
+                }),
+                Gathered::GroupInput(input) => TaskInputArtifact::ComponentInputArtifact(input),
+            },
             _ => return Err("a parameter was given where an artifact is expected".into()),
         })
     }
 
-    /// A loop output gathered into a list: the loop DAG exposes it as an output, and the
-    /// consumer reads that output of the loop task.
+    /// A task output gathered across the iterations of a loop (`Collected`): every group from
+    /// the producer up to that loop exposes it as a list output (kfp's
+    /// `pipelinechannel--<task>-<output>`); a consumer beside the loop reads the loop task's
+    /// output, a deeper one gets it as a group input.
     fn resolve_collected(
         &mut self,
         body: &Body,
-        task: &crate::dsl::TaskId,
-        key: &str,
+        argument: &Argument,
         scope: Option<usize>,
         state: &mut ScopeState,
-    ) -> Result<TaskInputParameterSpec, String> {
-        let wrong = || "Collected(..) takes an output of a task directly inside a ParallelFor, used right after that loop".to_owned();
-        if task.graph != body.graph.id {
-            return Err(wrong());
+    ) -> Result<Gathered, String> {
+        let (Argument::Collected { task, key, through } | Argument::CollectedArtifacts { task, key, through }) = argument else {
+            unreachable!("called for Collected channels only")
+        };
+        if task.graph != body.graph.id || through.graph != body.graph.id {
+            return Err("Collected(..) gathers a loop of another pipeline body".into());
         }
-        let loop_group = body.graph.tasks[task.index].parent.ok_or_else(wrong)?;
-        if !matches!(body.graph.groups[loop_group].kind, GroupKind::Loop(_)) || body.graph.groups[loop_group].parent != scope {
-            return Err(wrong());
+        let loop_group = through.index;
+        let loop_name = body.group_names[loop_group].clone();
+        if !body.graph.encloses(Some(loop_group), body.graph.tasks[task.index].parent) {
+            return Err(format!("Collected(..) gathers {loop_name}, but the task it was given is not inside that loop"));
+        }
+        let loop_parent = body.graph.groups[loop_group].parent;
+        if body.graph.encloses(Some(loop_group), scope) {
+            return Err(format!("Collected(..) of {loop_name} is used inside that loop; use it after the loop"));
+        }
+        if !body.graph.encloses(loop_parent, scope) {
+            return Err(format!(
+                "Collected(..) of {loop_name} is used outside the condition or exit handler holding the loop; gather it inside that group"
+            ));
         }
         let producer = body.task_keys[task.index].clone();
         let output = format!("pipelinechannel--{producer}-{key}");
-        let component_key = body.group_components.get(&loop_group).ok_or_else(wrong)?;
-        let component = self.components.get_mut(component_key).ok_or_else(wrong)?;
-        component
-            .output_definitions
-            .parameters
-            .insert(output.clone(), OutputParameterSpec { description: None, parameter_type: ParameterType::List });
-        if let Some(dag) = component.dag.as_mut() {
-            dag.outputs.parameters.insert(
-                output.clone(),
-                DagOutputParameterSpec {
-                    value_from_parameter: ParameterSelector { output_parameter_key: key.to_owned(), producer_subtask: producer },
-                },
-            );
+        let produced = &body.graph.tasks[task.index].component.outputs;
+        let schema = match (argument, produced.iter().find(|o| o.name == *key).map(|o| &o.kind)) {
+            (Argument::Collected { .. }, Some(OutputKind::Parameter(_))) => None,
+            (Argument::CollectedArtifacts { .. }, Some(OutputKind::Artifact { schema, .. })) => Some(schema.clone()),
+            _ => return Err(format!("Collected(..) of {loop_name}: task {producer} has no such output {key:?}")),
+        };
+        let (mut child, mut child_output) = (producer, key.to_string());
+        let mut group = body.graph.tasks[task.index].parent;
+        while let Some(g) = group {
+            let component = body.group_components.get(&g).and_then(|key| self.components.get_mut(key));
+            let component = component.ok_or_else(|| format!("Collected(..) of {loop_name} is used before the loop ends"))?;
+            let dag = component.dag.get_or_insert_with(DagSpec::default);
+            match &schema {
+                None => {
+                    component
+                        .output_definitions
+                        .parameters
+                        .insert(output.clone(), OutputParameterSpec { description: None, parameter_type: ParameterType::List });
+                    let selector = ParameterSelector { output_parameter_key: child_output, producer_subtask: child };
+                    dag.outputs.parameters.insert(output.clone(), DagOutputParameterSpec::ValueFromParameter(selector));
+                }
+                Some(schema) => {
+                    component.output_definitions.artifacts.insert(
+                        output.clone(),
+                        OutputArtifactSpec { artifact_type: schema.clone(), description: None, is_artifact_list: true },
+                    );
+                    let selector = ArtifactSelector { output_artifact_key: child_output, producer_subtask: child };
+                    dag.outputs.artifacts.insert(output.clone(), DagOutputArtifactSpec { artifact_selectors: vec![selector] });
+                }
+            }
+            if g == loop_group {
+                break;
+            }
+            (child, child_output) = (body.group_names[g].clone(), output.clone());
+            group = body.graph.groups[g].parent;
         }
-        let loop_name = body.group_names[loop_group].clone();
-        state.dependencies.insert(loop_name.clone());
-        Ok(TaskInputParameter::TaskOutputParameter(TaskOutputParameterSpec {
-            output_parameter_key: output,
-            producer_task: loop_name,
-        })
-        .into())
+        if loop_parent == scope {
+            state.dependencies.insert(loop_name.clone());
+            return Ok(Gathered::FromLoop { loop_task: loop_name, output });
+        }
+        let (input, need) = self.channel_need(body, argument);
+        state.needs.insert(input.clone(), need.ok_or_else(|| format!("Collected(..) of {loop_name} has no type"))?);
+        Ok(Gathered::GroupInput(input))
+    }
+
+    /// A pipeline output gathered from a top-level loop: the root DAG reads the loop's output.
+    fn lower_collected_output(&mut self, body: &Body, name: &str, source: &Argument, dag: &mut DagSpec, path: &str) {
+        let mut state = ScopeState::default();
+        match self.resolve_collected(body, source, None, &mut state) {
+            Ok(Gathered::FromLoop { loop_task, output }) => {
+                if matches!(source, Argument::Collected { .. }) {
+                    let selector = ParameterSelector { output_parameter_key: output, producer_subtask: loop_task };
+                    dag.outputs.parameters.insert(name.to_owned(), DagOutputParameterSpec::ValueFromParameter(selector));
+                } else {
+                    let selector = ArtifactSelector { output_artifact_key: output, producer_subtask: loop_task };
+                    dag.outputs.artifacts.insert(name.to_owned(), DagOutputArtifactSpec { artifact_selectors: vec![selector] });
+                }
+            }
+            Ok(Gathered::GroupInput(_)) => unreachable!("the root DAG has no parent to take inputs from"),
+            Err(message) => self.error(None, &format!("{path}outputs.{name}"), message),
+        }
     }
 
     /// Whether the channel is produced in `scope` or a scope enclosing it.
     fn visible(&self, body: &Body, argument: &Argument, scope: Option<usize>) -> bool {
         let home = match argument {
             Argument::PipelineParam(_) | Argument::PipelineArtifact(_) | Argument::Constant(_) => return true,
-            Argument::TaskParam { task, .. } | Argument::TaskArtifact { task, .. } | Argument::Collected { task, .. } => {
+            Argument::TaskParam { task, .. } | Argument::TaskArtifact { task, .. } => {
                 if task.graph != body.graph.id {
                     return false;
                 }
                 body.graph.tasks[task.index].parent
+            }
+            // A gathered list appears beside its loop.
+            Argument::Collected { through, .. } | Argument::CollectedArtifacts { through, .. } => {
+                if through.graph != body.graph.id {
+                    return false;
+                }
+                body.graph.groups[through.index].parent
             }
             Argument::LoopItem { group, .. } | Argument::LoopArtifact { group } => {
                 if group.graph != body.graph.id {
@@ -592,6 +720,10 @@ impl<'a> Lowering<'a> {
                 }
                 Some(group.index)
             }
+            Argument::OneOfParam(oneof) | Argument::OneOfArtifact(oneof) => match oneof::planned(body, *oneof) {
+                Some(plan) => body.graph.groups[plan.group].parent,
+                None => return false,
+            },
         };
         body.graph.encloses(home, scope)
     }
@@ -615,7 +747,15 @@ impl<'a> Lowering<'a> {
                 InputKind::Artifact { schema, list, .. } => NeedKind::Artifact(schema.clone(), *list),
                 InputKind::Parameter { ty, .. } => NeedKind::Parameter(*ty),
             }),
-            Argument::TaskParam { task, key } | Argument::TaskArtifact { task, key } | Argument::Collected { task, key } => {
+            Argument::Collected { .. } => Some(NeedKind::Parameter(ParameterType::List)),
+            Argument::CollectedArtifacts { task, key, .. } => (task.graph == body.graph.id)
+                .then(|| body.graph.tasks[task.index].component.outputs.iter().find(|o| o.name == *key))
+                .flatten()
+                .and_then(|o| match &o.kind {
+                    OutputKind::Artifact { schema, .. } => Some(NeedKind::Artifact(schema.clone(), true)),
+                    OutputKind::Parameter(_) => None,
+                }),
+            Argument::TaskParam { task, key } | Argument::TaskArtifact { task, key } => {
                 (task.graph == body.graph.id)
                     .then(|| body.graph.tasks[task.index].component.outputs.iter().find(|o| o.name == *key))
                     .flatten()
@@ -635,6 +775,9 @@ impl<'a> Lowering<'a> {
                     _ => NeedKind::Parameter(ParameterType::String),
                 })
             }
+            Argument::OneOfParam(oneof) | Argument::OneOfArtifact(oneof) => {
+                oneof::planned(body, *oneof).map(|plan| plan.kind.clone())
+            }
         };
         let name = channel_name(body, argument);
         let source = match argument {
@@ -649,6 +792,7 @@ impl<'a> Lowering<'a> {
         component: &ComponentDef,
         container: &ContainerDef,
         task: &TaskNode,
+        channel_inputs: &BTreeMap<ResourceField, String>,
         where_: &str,
     ) -> ContainerSpec {
         if container.image.trim().is_empty() {
@@ -667,9 +811,15 @@ impl<'a> Lowering<'a> {
             self.error(Some(where_), "accelerator_limit", message);
         }
         let launch = LaunchSpec::for_task(container, &task.overrides);
-        let mut args = launch.as_ref().map(LaunchSpec::to_args).unwrap_or_default();
+        let mut args = match &launch {
+            Some(launch) => launch.to_args_reading(channel_inputs).unwrap_or_else(|field| {
+                self.error(Some(where_), field.setting(), launch::COUNT_FROM_INPUT_UNSUPPORTED.into());
+                launch.to_args()
+            }),
+            None => Vec::new(),
+        };
         args.extend(["--executor-input", "{{$}}", "--function-to-execute", component.name].map(String::from));
-        let resources = self.lower_resources(&resources, where_);
+        let resources = self.lower_resources(&resources, channel_inputs, where_);
         ContainerSpec {
             args,
             command: vec![container.binary.into()],
@@ -680,52 +830,81 @@ impl<'a> Lowering<'a> {
         }
     }
 
-    fn lower_resources(&mut self, resources: &Resources, where_: &str) -> Option<ResourceSpec> {
-        let mut spec = ResourceSpec::default();
-        // Each quantity is written twice: verbatim (`resource*`) and converted (deprecated field).
-        let mut quantity = |field: &'static str, value: &Option<String>, convert: fn(&str) -> Option<f64>, hint: &str| {
-            let value = value.as_ref()?;
-            let converted = convert(value);
-            if converted.is_none() {
-                self.error(Some(where_), field, format!("{value:?} is not a {hint}"));
-            }
-            Some((Some(value.clone()), converted))
-        };
-        const CPU: &str = "CPU quantity (like \"8\" or \"500m\")";
-        const MEMORY: &str = "memory quantity (like \"32Gi\" or \"512M\")";
-        if let Some(pair) = quantity("cpu_limit", &resources.cpu_limit, cpu_to_cores, CPU) {
-            (spec.resource_cpu_limit, spec.cpu_limit) = pair;
+    fn lower_resources(
+        &mut self,
+        resources: &Resources,
+        channel_inputs: &BTreeMap<ResourceField, String>,
+        where_: &str,
+    ) -> Option<ResourceSpec> {
+        let (spec, problems) = resources::resource_spec(resources, channel_inputs);
+        for (setting, message) in problems {
+            self.error(Some(where_), setting, message);
         }
-        if let Some(pair) = quantity("cpu_request", &resources.cpu_request, cpu_to_cores, CPU) {
-            (spec.resource_cpu_request, spec.cpu_request) = pair;
-        }
-        if let Some(pair) = quantity("memory_limit", &resources.memory_limit, memory_to_gb, MEMORY) {
-            (spec.resource_memory_limit, spec.memory_limit) = pair;
-        }
-        if let Some(pair) = quantity("memory_request", &resources.memory_request, memory_to_gb, MEMORY) {
-            (spec.resource_memory_request, spec.memory_request) = pair;
-        }
-        match (&resources.accelerator_type, resources.accelerator_limit) {
-            (Some(kind), count) => {
-                // kfp: setting the type alone implies one accelerator.
-                let count = count.unwrap_or(1).to_string();
-                spec.accelerator = Some(AcceleratorConfig {
-                    count: count.clone(),
-                    resource_count: count,
-                    resource_type: kind.clone(),
-                    accelerator_type: kind.clone(),
-                });
-            }
-            (None, Some(_)) => self.error(
-                Some(where_),
-                "accelerator_limit",
-                "an accelerator count needs an accelerator type (like \"nvidia.com/gpu\")".into(),
-            ),
-            (None, None) => {}
-        }
-        (spec != ResourceSpec::default()).then_some(spec)
+        spec
     }
 
+    /// A resource setting read from a channel reaches the task as kfp passes it: the channel as
+    /// an input `pipelinechannel--..` (with the dependency or group input any input gets), and
+    /// an input named after the setting whose constant is the placeholder (see [`resources`]).
+    fn lower_resource_inputs(
+        &mut self,
+        body: &Body,
+        i: usize,
+        scope: Option<usize>,
+        state: &mut ScopeState,
+        task_spec: &mut PipelineTaskSpec,
+        where_: &str,
+    ) {
+        let task = &body.graph.tasks[i];
+        match &task.component.implementation {
+            Implementation::Container(_) => {}
+            // Reported with the literal settings.
+            Implementation::Graph(_) => return,
+            Implementation::Importer(_) | Implementation::BackendOp(_) => {
+                if let Some(field) = task.overrides.resource_channels.keys().next() {
+                    self.error(
+                        Some(where_),
+                        field.setting(),
+                        format!("`{}` is not a container component: resource settings apply to container tasks only", task.component.name),
+                    );
+                }
+                return;
+            }
+        }
+        for (field, argument) in &task.overrides.resource_channels {
+            if let Argument::Constant(value) = argument {
+                // Only a count can arrive here as a constant: one that is not a count.
+                self.error(Some(where_), field.setting(), format!("{value} is not a non-negative integer"));
+                continue;
+            }
+            let setting_input = field.input_name();
+            if task.component.inputs.iter().any(|input| input.name == setting_input) {
+                self.error(
+                    Some(where_),
+                    field.setting(),
+                    format!(
+                        "a {} read from a parameter reaches the task as its input `{setting_input}` (as kfp passes it), \
+                         but `{}` has an input of that name: rename that input, or set the value as a literal",
+                        field.setting(),
+                        task.component.name
+                    ),
+                );
+                continue;
+            }
+            match self.resolve_parameter(body, argument, scope, state) {
+                Ok(source) => {
+                    let input = resource_input_name(body, argument);
+                    let placeholder = serde_json::Value::String(resources::input_placeholder(&input));
+                    task_spec.inputs.parameters.insert(
+                        setting_input.to_owned(),
+                        TaskInputParameter::RuntimeValue(RuntimeValue { constant: placeholder }).into(),
+                    );
+                    task_spec.inputs.parameters.insert(input, source);
+                }
+                Err(message) => self.error(Some(where_), field.setting(), message),
+            }
+        }
+    }
 
     fn error(&mut self, task: Option<&str>, field: &str, message: String) {
         self.errors.push(CompileError {
@@ -742,11 +921,31 @@ fn channel_name(body: &Body, argument: &Argument) -> String {
     match argument {
         Argument::Constant(_) => String::new(),
         Argument::PipelineParam(name) | Argument::PipelineArtifact(name) => format!("pipelinechannel--{name}"),
-        Argument::TaskParam { task, key } | Argument::TaskArtifact { task, key } | Argument::Collected { task, key } => {
+        Argument::TaskParam { task, key } | Argument::TaskArtifact { task, key } => {
             let producer = body.task_keys.get(task.index).filter(|_| task.graph == body.graph.id);
             format!("pipelinechannel--{}-{key}", producer.map_or("?", String::as_str))
         }
+        // kfp: the loop's output, named after the loop task (`pipelinechannel--for-loop-2-pipelinechannel--train-Output`).
+        Argument::Collected { task, key, through } | Argument::CollectedArtifacts { task, key, through } => {
+            let producer = body.task_keys.get(task.index).filter(|_| task.graph == body.graph.id);
+            let loop_name = body.group_names.get(through.index).filter(|_| through.graph == body.graph.id);
+            format!(
+                "pipelinechannel--{}-pipelinechannel--{}-{key}",
+                loop_name.map_or("?", String::as_str),
+                producer.map_or("?", String::as_str)
+            )
+        }
         Argument::LoopItem { group, .. } | Argument::LoopArtifact { group } => item_input_name(body, group.index),
+        Argument::OneOfParam(oneof) | Argument::OneOfArtifact(oneof) => oneof::input_name(body, *oneof),
+    }
+}
+
+/// The task input a channel-valued resource setting arrives as: the channel's group-input name,
+/// and for one field of a struct loop item kfp's `-subvar-<field>` after it.
+fn resource_input_name(body: &Body, argument: &Argument) -> String {
+    match argument {
+        Argument::LoopItem { field: Some(field), .. } => format!("{}-subvar-{field}", channel_name(body, argument)),
+        _ => channel_name(body, argument),
     }
 }
 

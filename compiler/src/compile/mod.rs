@@ -7,6 +7,7 @@ mod lower;
 mod names;
 mod pipeline;
 mod platform;
+mod resources;
 mod validate;
 mod yaml;
 

@@ -131,10 +131,21 @@ impl Checker<'_> {
         component: &ComponentSpec,
     ) {
         let declared = &component.input_definitions;
+        self.resource_placeholders(path, component, task);
+        let injected = injected_channels(task);
         for (name, input) in &task.inputs.parameters {
             let at = format!("{path}.inputs.parameters.{name}");
             let Some(def) = declared.parameters.get(name) else {
-                self.problem(at, format!("component {:?} has no parameter input {name:?}", task.component_ref.name));
+                match resource_setting_read(name, input) {
+                    _ if injected.contains(name.as_str()) => self.injected_source(&at, parent, dag, task, input),
+                    Some(read) if !task.inputs.parameters.contains_key(read) => {
+                        self.problem(at, format!("holds the placeholder of input {read:?}, which the task does not give"));
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.problem(at, format!("component {:?} has no parameter input {name:?}", task.component_ref.name))
+                    }
+                }
                 continue;
             };
             let ty = def.parameter_type;
@@ -244,6 +255,65 @@ impl Checker<'_> {
         }
     }
 
+    /// Every placeholder in the container's resources (a setting read from a channel) names an
+    /// input this task gives.
+    fn resource_placeholders(&mut self, path: &str, component: &ComponentSpec, task: &PipelineTaskSpec) {
+        let executor = component.executor_label.as_ref().and_then(|label| self.spec.deployment_spec.executors.get(label));
+        let Some(resources) = executor.and_then(|e| e.container.as_ref()).and_then(|c| c.resources.as_ref()) else {
+            return;
+        };
+        let accelerator = resources.accelerator.as_ref();
+        let fields = [
+            ("resourceCpuLimit", resources.resource_cpu_limit.as_ref()),
+            ("resourceCpuRequest", resources.resource_cpu_request.as_ref()),
+            ("resourceMemoryLimit", resources.resource_memory_limit.as_ref()),
+            ("resourceMemoryRequest", resources.resource_memory_request.as_ref()),
+            ("accelerator.resourceType", accelerator.and_then(|a| a.resource_type.as_ref())),
+            ("accelerator.resourceCount", accelerator.and_then(|a| a.resource_count.as_ref())),
+        ];
+        for (field, value) in fields {
+            if let Some(input) = value.and_then(|v| placeholder_input(v))
+                && !task.inputs.parameters.contains_key(input)
+            {
+                self.problem(
+                    format!("{path}.inputs.parameters"),
+                    format!("its container's resources.{field} reads input {input:?}, which the task does not give"),
+                );
+            }
+        }
+    }
+
+    /// An input kfp adds for a resource read from a channel has no declaration (so no type) to
+    /// check against: its source must exist, and an upstream output needs its dependency.
+    fn injected_source(
+        &mut self,
+        at: &str,
+        parent: &ComponentSpec,
+        dag: &DagSpec,
+        task: &PipelineTaskSpec,
+        input: &TaskInputParameterSpec,
+    ) {
+        match &input.source {
+            TaskInputParameter::ComponentInputParameter(source) if !parent.input_definitions.parameters.contains_key(source) => {
+                self.problem(at.to_owned(), format!("the enclosing component has no parameter input {source:?}"));
+            }
+            TaskInputParameter::TaskOutputParameter(out) => {
+                let produced = self.producer_output(dag, &out.producer_task).map(|c| {
+                    c.output_definitions.parameters.contains_key(&out.output_parameter_key)
+                });
+                match produced {
+                    None => self.problem(at.to_owned(), format!("producer task {:?} is not in this DAG", out.producer_task)),
+                    Some(false) => self.problem(
+                        at.to_owned(),
+                        format!("task {:?} has no output parameter {:?}", out.producer_task, out.output_parameter_key),
+                    ),
+                    Some(true) => self.need_dependency(at, task, &out.producer_task),
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn producer_output(&self, dag: &DagSpec, producer: &str) -> Option<&ComponentSpec> {
         let task = dag.tasks.get(producer)?;
         self.spec.components.get(&task.component_ref.name)
@@ -254,6 +324,31 @@ impl Checker<'_> {
             self.problem(at.to_owned(), format!("reads task {producer:?} but dependentTasks does not list it"));
         }
     }
+}
+
+/// The input that an input kfp adds for a resource setting read from a channel (`cpu_limit`,
+/// ... `accelerator_count`) holds the placeholder of: `None` for any other input.
+fn resource_setting_read<'t>(name: &str, input: &'t TaskInputParameterSpec) -> Option<&'t str> {
+    if !crate::dsl::ResourceField::ALL.iter().any(|field| field.input_name() == name) {
+        return None;
+    }
+    match &input.source {
+        TaskInputParameter::RuntimeValue(RuntimeValue { constant }) => placeholder_input(constant.as_str()?),
+        _ => None,
+    }
+}
+
+/// The `pipelinechannel--` inputs that the task's resource-setting inputs read.
+fn injected_channels(task: &PipelineTaskSpec) -> std::collections::BTreeSet<&str> {
+    (task.inputs.parameters.iter())
+        .filter_map(|(name, input)| resource_setting_read(name, input))
+        .filter(|read| read.starts_with("pipelinechannel--"))
+        .collect()
+}
+
+/// `NAME` of a text that is exactly `{{$.inputs.parameters['NAME']}}`.
+fn placeholder_input(text: &str) -> Option<&str> {
+    text.strip_prefix("{{$.inputs.parameters['")?.strip_suffix("']}}").filter(|name| !name.contains('\''))
 }
 
 /// Whether a value of type `from` may feed an input of type `to` (kfp lets ints feed floats).

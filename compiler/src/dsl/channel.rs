@@ -1,6 +1,7 @@
 //! Typed channels: what flows between tasks, and what a component call accepts as an argument.
 
 use super::graph::{GroupId, TaskId};
+use super::oneof::OneOfId;
 use super::types::{ArtifactType, ParamType};
 use std::marker::PhantomData;
 
@@ -21,8 +22,15 @@ pub enum Argument {
     LoopItem { group: GroupId, field: Option<&'static str> },
     /// The item of a `ParallelFor` over artifacts.
     LoopArtifact { group: GroupId },
-    /// Every value of a task's output parameter across the iterations of its loop.
-    Collected { task: TaskId, key: &'static str },
+    /// Every value of a task's output parameter across the iterations of the loop `through`
+    /// (and of the loops inside it that hold the task).
+    Collected { task: TaskId, key: &'static str, through: GroupId },
+    /// Every artifact of a task's output across the iterations of the loop `through`.
+    CollectedArtifacts { task: TaskId, key: &'static str, through: GroupId },
+    /// The output parameter of whichever branch of an If/Elif/Else ran (`dsl.OneOf`).
+    OneOfParam(OneOfId),
+    /// The output artifact of whichever branch of an If/Elif/Else ran (`dsl.OneOf`).
+    OneOfArtifact(OneOfId),
 }
 
 impl Argument {
@@ -46,7 +54,8 @@ enum ParamSource {
     Pipeline(&'static str),
     Task(TaskId, &'static str),
     LoopItem(GroupId, Option<&'static str>),
-    Collected(TaskId, &'static str),
+    Collected(TaskId, &'static str, GroupId),
+    OneOf(OneOfId),
 }
 
 impl<T> Clone for Param<T> {
@@ -71,15 +80,29 @@ impl<T: ParamType> Param<T> {
         Self { argument: ParamSource::LoopItem(group, None), _type: PhantomData }
     }
 
-    pub(crate) fn collected<U>(of: Param<U>) -> Option<Self> {
-        match of.argument {
-            ParamSource::Task(task, key) => Some(Self { argument: ParamSource::Collected(task, key), _type: PhantomData }),
-            _ => None,
+    /// This task output gathered across the iterations of the loop `through`.
+    ///
+    /// # Panics
+    /// When the channel is not a task's output (a loop body returned a pipeline input, or an
+    /// already gathered list).
+    pub(crate) fn collected(self, through: GroupId) -> Param<Vec<T>> {
+        match self.argument {
+            ParamSource::Task(task, key) => Param { argument: ParamSource::Collected(task, key, through), _type: PhantomData },
+            _ => panic!("Collected gathers the output of a task inside the ParallelFor; the loop body returned another parameter"),
         }
     }
 
+    /// The same channel seen as another type (a nested gather is a list of lists).
+    pub(crate) fn retyped<U>(self) -> Param<U> {
+        Param { argument: self.argument, _type: PhantomData }
+    }
+
+    pub(crate) fn one_of(oneof: OneOfId) -> Self {
+        Self { argument: ParamSource::OneOf(oneof), _type: PhantomData }
+    }
+
     /// One field of a struct loop item (kfp's `item.field`), read with `parseJson` at run time.
-    pub fn field<U: ParamType>(self, name: &'static str) -> Param<U> {
+    pub(crate) fn item_field<U: ParamType>(self, name: &'static str) -> Param<U> {
         let argument = match self.argument {
             ParamSource::LoopItem(group, None) => ParamSource::LoopItem(group, Some(name)),
             other => panic!(
@@ -98,7 +121,8 @@ impl<T: ParamType> Param<T> {
             ParamSource::Pipeline(name) => Argument::PipelineParam(name),
             ParamSource::Task(task, key) => Argument::TaskParam { task, key },
             ParamSource::LoopItem(group, field) => Argument::LoopItem { group, field },
-            ParamSource::Collected(task, key) => Argument::Collected { task, key },
+            ParamSource::Collected(task, key, through) => Argument::Collected { task, key, through },
+            ParamSource::OneOf(oneof) => Argument::OneOfParam(oneof),
         }
     }
 }
@@ -114,6 +138,7 @@ enum ArtifactSource {
     Pipeline(&'static str),
     Task(TaskId, &'static str),
     LoopItem(GroupId),
+    OneOf(OneOfId),
 }
 
 impl<A> Clone for ArtifactRef<A> {
@@ -136,6 +161,23 @@ impl<A: ArtifactType> ArtifactRef<A> {
 
     pub(crate) fn loop_item(group: GroupId) -> Self {
         Self { argument: ArtifactSource::LoopItem(group), _type: PhantomData }
+    }
+
+    pub(crate) fn one_of(oneof: OneOfId) -> Self {
+        Self { argument: ArtifactSource::OneOf(oneof), _type: PhantomData }
+    }
+
+    /// This task output gathered across the iterations of the loop `through`.
+    ///
+    /// # Panics
+    /// When the channel is not a task's output (a loop body returned a pipeline input).
+    pub(crate) fn collected(self, through: GroupId) -> ArtifactListRef<A> {
+        match self.argument {
+            ArtifactSource::Task(task, key) => {
+                ArtifactListRef { source: ListSource::Collected(task, key, through), _type: PhantomData }
+            }
+            _ => panic!("Collected gathers the output of a task inside the ParallelFor; the loop body returned another artifact"),
+        }
     }
 }
 
@@ -206,14 +248,23 @@ impl<A: ArtifactType> IntoArtifact<A> for ArtifactRef<A> {
             ArtifactSource::Pipeline(name) => Argument::PipelineArtifact(name),
             ArtifactSource::Task(task, key) => Argument::TaskArtifact { task, key },
             ArtifactSource::LoopItem(group) => Argument::LoopArtifact { group },
+            ArtifactSource::OneOf(oneof) => Argument::OneOfArtifact(oneof),
         }
     }
 }
 
-/// A list-of-artifacts channel (`isArtifactList`): a pipeline input declared `Vec<Input<A>>`.
+/// A list-of-artifacts channel (`isArtifactList`): a pipeline input declared `Vec<Input<A>>`,
+/// a task's list output, or an artifact output gathered from a loop with `Collected`.
 pub struct ArtifactListRef<A> {
-    input: &'static str,
+    source: ListSource,
     _type: PhantomData<fn() -> A>,
+}
+
+#[derive(Clone, Copy)]
+enum ListSource {
+    Pipeline(&'static str),
+    Task(TaskId, &'static str),
+    Collected(TaskId, &'static str, GroupId),
 }
 
 impl<A> Clone for ArtifactListRef<A> {
@@ -226,7 +277,12 @@ impl<A> Copy for ArtifactListRef<A> {}
 impl<A: ArtifactType> ArtifactListRef<A> {
     #[doc(hidden)]
     pub fn pipeline_input(input: &'static str) -> Self {
-        Self { input, _type: PhantomData }
+        Self { source: ListSource::Pipeline(input), _type: PhantomData }
+    }
+
+    #[doc(hidden)]
+    pub fn task_output(task: TaskId, key: &'static str) -> Self {
+        Self { source: ListSource::Task(task, key), _type: PhantomData }
     }
 }
 
@@ -241,12 +297,16 @@ pub trait IntoArtifactList<A> {
 
 impl<A: ArtifactType> ArtifactListRef<A> {
     pub(crate) fn to_argument(self) -> Argument {
-        Argument::PipelineArtifact(self.input)
+        match self.source {
+            ListSource::Pipeline(name) => Argument::PipelineArtifact(name),
+            ListSource::Task(task, key) => Argument::TaskArtifact { task, key },
+            ListSource::Collected(task, key, through) => Argument::CollectedArtifacts { task, key, through },
+        }
     }
 }
 
 impl<A: ArtifactType> IntoArtifactList<A> for ArtifactListRef<A> {
     fn into_argument(self) -> Argument {
-        Argument::PipelineArtifact(self.input)
+        self.to_argument()
     }
 }

@@ -7,6 +7,8 @@
 use super::channel::{Argument, ArtifactListRef, ArtifactRef, Param};
 use super::condition::Condition;
 use super::graph::{GroupId, GroupKind, GroupNode, Node, with_graph};
+use super::loop_item::LoopItem;
+use super::oneof::AppendBranch;
 use super::task::Task;
 use super::types::{ArtifactType, ParamType};
 use crate::ir::ParameterType;
@@ -71,6 +73,17 @@ impl<T: ParamType> IntoLoopItems for Param<Vec<T>> {
     }
 }
 
+/// A nested loop over a list that is (a field of) the outer loop's item.
+impl<T: ParamType> IntoLoopItems for LoopItem<'_, Param<Vec<T>>> {
+    type Item = Param<T>;
+    fn into_items(self, next_number: &mut dyn FnMut() -> u32) -> LoopItems {
+        self.channel().into_items(next_number)
+    }
+    fn item(group: GroupId) -> Param<T> {
+        Param::loop_item(group)
+    }
+}
+
 impl<A: ArtifactType> IntoLoopItems for ArtifactListRef<A> {
     type Item = ArtifactRef<A>;
     fn into_items(self, _: &mut dyn FnMut() -> u32) -> LoopItems {
@@ -89,12 +102,12 @@ fn raw_item_type<T: ParamType>(items: &[T]) -> ParameterType {
     }
 }
 
-/// A `ParallelFor` already added; settings made on it apply to the loop. `result` is what the
-/// body returned (for example a task to gather with `Collected`).
+/// A `ParallelFor` already added, holding what its body returned. Only `ParallelFor` makes
+/// one, so `Collected` can only gather a loop's result.
 #[derive(Clone, Copy)]
 pub struct Loop<R> {
     group: GroupId,
-    pub result: R,
+    result: R,
 }
 
 impl<R> Loop<R> {
@@ -107,26 +120,96 @@ impl<R> Loop<R> {
         });
         self
     }
+
+    /// Picks what to gather from what the body returned, such as one output of its task:
+    /// `ParallelFor(seeds, |seed| train(seed)).map(|task| task.outputs.model)`.
+    pub fn map<S>(self, pick: impl FnOnce(R) -> S) -> Loop<S> {
+        Loop { group: self.group, result: pick(self.result) }
+    }
 }
 
 /// Runs `body` once per item, in parallel on the cluster (kfp's `dsl.ParallelFor`).
-pub fn ParallelFor<I: IntoLoopItems, R>(items: I, body: impl FnOnce(I::Item) -> R) -> Loop<R> {
+///
+/// The item lives only as long as the body: return a task's output from the body to gather
+/// it with `Collected` after the loop.
+pub fn ParallelFor<I: IntoLoopItems, R>(items: I, body: impl for<'a> FnOnce(LoopItem<'a, I::Item>) -> R) -> Loop<R> {
     let group = with_graph("ParallelFor", |g| {
         let spec = LoopSpec { items: items.into_items(&mut || g.next_number()), parallelism: None };
         let number = g.next_number();
         g.open_group(GroupKind::Loop(spec), number)
     });
-    let result = body(I::item(group));
+    let result = body(LoopItem::new(I::item(group)));
     with_graph("ParallelFor", |g| g.close_group());
     Loop { group, result }
 }
 
-/// A task output gathered from every iteration of its loop into a list (kfp's `dsl.Collected`).
-///
-/// # Panics
-/// When `value` is not a task's output parameter.
-pub fn Collected<T: ParamType>(value: Param<T>) -> Param<Vec<T>> {
-    Param::collected(value).expect("Collected takes the output parameter of a task inside a ParallelFor")
+/// What a `ParallelFor` body can return for `Collected` to gather: an output parameter or
+/// artifact of a task inside the loop, or the result of a loop nested in it.
+#[diagnostic::on_unimplemented(
+    message = "`Collected` cannot gather `{Self}` from the iterations of a loop",
+    label = "the loop body returns `{Self}`",
+    note = "return one task output from the body (`|x| train(x).outputs.model`), or pick it with `.map(|task| task.outputs.model)`"
+)]
+pub trait LoopResult {
+    /// The list of every iteration's value.
+    type Gathered;
+    /// Gathers the value across the iterations of `through` (and the loops inside it).
+    fn gather(self, through: GroupId) -> Self::Gathered;
+}
+
+impl<T: ParamType> LoopResult for Param<T> {
+    type Gathered = Param<Vec<T>>;
+    fn gather(self, through: GroupId) -> Param<Vec<T>> {
+        self.collected(through)
+    }
+}
+
+impl<A: ArtifactType> LoopResult for ArtifactRef<A> {
+    type Gathered = ArtifactListRef<A>;
+    fn gather(self, through: GroupId) -> ArtifactListRef<A> {
+        self.collected(through)
+    }
+}
+
+/// Nested loops: parameters gather into a list per outer item (`Vec<Vec<T>>`, as kfp's
+/// `List[List[int]]`); artifacts into one flat list (the IR has no list of lists of artifacts).
+impl<T: ParamType> LoopResult for Loop<Param<T>> {
+    type Gathered = Param<Vec<Vec<T>>>;
+    fn gather(self, through: GroupId) -> Param<Vec<Vec<T>>> {
+        self.result.collected(through).retyped()
+    }
+}
+
+impl<A: ArtifactType> LoopResult for Loop<ArtifactRef<A>> {
+    type Gathered = ArtifactListRef<A>;
+    fn gather(self, through: GroupId) -> ArtifactListRef<A> {
+        self.result.collected(through)
+    }
+}
+
+/// What `Collected` takes: the `Loop` a `ParallelFor` returned.
+#[diagnostic::on_unimplemented(
+    message = "`Collected` gathers what a `ParallelFor` body returned, not a `{Self}`",
+    label = "this is not the result of a `ParallelFor`",
+    note = "return the output from the loop body and collect the loop: `let scores = ParallelFor(items, |x| train(x).outputs.score); report(Collected(scores))`"
+)]
+pub trait Collectable {
+    type List;
+    fn collect(self) -> Self::List;
+}
+
+impl<R: LoopResult> Collectable for Loop<R> {
+    type List = R::Gathered;
+    fn collect(self) -> R::Gathered {
+        self.result.gather(self.group)
+    }
+}
+
+/// Every iteration's value of what a `ParallelFor` body returned, in item order (kfp's
+/// `dsl.Collected`): a `Param<Vec<T>>` for an output parameter, an `ArtifactListRef<A>` for an
+/// output artifact (a `Vec<Input<A>>` input, or a pipeline's list output).
+pub fn Collected<L: Collectable>(finished_loop: L) -> L::List {
+    finished_loop.collect()
 }
 
 /// Runs `exit_task` after every task in `body`, whether they succeed or fail (kfp's
@@ -144,43 +227,51 @@ pub fn ExitHandler<O, R>(exit_task: &Task<O>, body: impl FnOnce() -> R) -> R {
 }
 
 /// Runs `body` when `condition` holds (kfp's `dsl.If`); chain `.elif(..)` and `.else_(..)`.
-pub fn If<R>(condition: Condition, body: impl FnOnce() -> R) -> Branches {
+pub fn If<R>(condition: Condition, body: impl FnOnce() -> R) -> Branches<(R,)> {
     let group = with_graph("If", |g| {
         let number = g.next_number();
         g.open_group(GroupKind::Condition(vec![condition.clone()]), number)
     });
-    body();
+    let result = body();
     with_graph("If", |g| g.close_group());
-    Branches { first: group, wrapper: None, earlier: vec![condition], closed: false }
+    Branches { first: group, wrapper: None, earlier: vec![condition], results: (result,) }
 }
 
 /// The branches of an `If`, to continue with `Elif` and `Else`.
-pub struct Branches {
+pub struct Branches<Rs> {
     first: GroupId,
     wrapper: Option<usize>,
     earlier: Vec<Condition>,
-    closed: bool,
+    /// What each branch's body returned, in order (a tuple).
+    pub results: Rs,
 }
 
-impl Branches {
+impl<Rs> Branches<Rs> {
     /// Runs `body` when no earlier branch ran and `condition` holds (kfp's `dsl.Elif`).
-    pub fn elif<R>(mut self, condition: Condition, body: impl FnOnce() -> R) -> Self {
+    pub fn elif<R>(mut self, condition: Condition, body: impl FnOnce() -> R) -> Branches<Rs::Output>
+    where
+        Rs: AppendBranch<R>,
+    {
         let mut conditions: Vec<Condition> = self.earlier.iter().map(Condition::negated).collect();
         conditions.push(condition.clone());
-        self.branch(conditions, body);
+        let result = self.branch(conditions, body);
         self.earlier.push(condition);
-        self
+        let Branches { first, wrapper, earlier, results } = self;
+        Branches { first, wrapper, earlier, results: results.append(result) }
     }
 
-    /// Runs `body` when no other branch ran (kfp's `dsl.Else`).
-    pub fn else_<R>(mut self, body: impl FnOnce() -> R) {
+    /// Runs `body` when no other branch ran (kfp's `dsl.Else`). Returns what every branch's
+    /// body returned, in order: `let (a, b) = If(..).else_(..);`.
+    pub fn else_<R>(mut self, body: impl FnOnce() -> R) -> Rs::Output
+    where
+        Rs: AppendBranch<R>,
+    {
         let conditions = self.earlier.iter().map(Condition::negated).collect();
-        self.branch(conditions, body);
-        self.closed = true;
+        let result = self.branch(conditions, body);
+        self.results.append(result)
     }
 
-    fn branch<R>(&mut self, conditions: Vec<Condition>, body: impl FnOnce() -> R) {
-        assert!(!self.closed, "no branch can follow Else");
+    fn branch<R>(&mut self, conditions: Vec<Condition>, body: impl FnOnce() -> R) -> R {
         let first = self.first.index;
         let wrapper = *self.wrapper.get_or_insert_with(|| {
             with_graph("Elif", |g| {
@@ -199,7 +290,8 @@ impl Branches {
             let number = g.next_number();
             g.open_group_in(GroupKind::Condition(conditions), number, Some(wrapper));
         });
-        body();
+        let result = body();
         with_graph("Elif", |g| g.close_group());
+        result
     }
 }

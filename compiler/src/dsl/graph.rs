@@ -29,6 +29,8 @@ pub struct Graph {
     counter: u32,
     /// What the body returned: the pipeline's outputs, by output name.
     pub outputs: Vec<(&'static str, Argument)>,
+    /// `OneOf`s in creation order (kfp numbers them in this order within their group).
+    pub oneofs: Vec<super::oneof::OneOfNode>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +90,8 @@ pub struct TaskNode {
 #[derive(Debug, Clone, Default)]
 pub struct TaskOverrides {
     pub resources: Resources,
+    /// Resource settings read from a channel at run time; each wins over its literal.
+    pub resource_channels: std::collections::BTreeMap<super::resource_setting::ResourceField, Argument>,
     pub env: Vec<(String, String)>,
     pub caching: Option<bool>,
     pub retry: Option<RetrySettings>,
@@ -110,7 +114,7 @@ pub fn build_graph(body: impl FnOnce()) -> Graph {
         next.set(id + 1);
         id
     });
-    let graph = Graph { id, tasks: Vec::new(), groups: Vec::new(), order: Vec::new(), open: Vec::new(), counter: 0, outputs: Vec::new() };
+    let graph = Graph { id, tasks: Vec::new(), groups: Vec::new(), order: Vec::new(), open: Vec::new(), counter: 0, outputs: Vec::new(), oneofs: Vec::new() };
     BUILDING.with(|stack| stack.borrow_mut().push(graph));
     // Pop even if the body panics, so a caught panic leaves no stale graph behind.
     struct Pop;

@@ -12,8 +12,11 @@ mod control;
 mod graph;
 mod importer;
 pub mod kubernetes;
+mod loop_item;
+mod oneof;
 mod outputs;
 mod quantity;
+mod resource_setting;
 mod task;
 mod types;
 
@@ -23,11 +26,16 @@ pub use component::{
     RetrySettings,
 };
 pub use condition::{Comparable, Condition, IntoOperand, Operand};
-pub use control::{Branches, Collected, ExitHandler, If, IntoLoopItems, Loop, LoopItems, LoopSpec, ParallelFor};
+pub use control::{
+    Branches, Collectable, Collected, ExitHandler, If, IntoLoopItems, Loop, LoopItems, LoopResult, LoopSpec, ParallelFor,
+};
 pub use graph::{Graph, GroupId, GroupKind, GroupNode, Node, TaskId, TaskNode, TaskOverrides, add_task, build_graph};
 pub use kubernetes::KubernetesConfig;
+pub use loop_item::LoopItem;
+pub use oneof::{AppendBranch, OneOf, OneOfChannel, OneOfId, OneOfNode};
 pub use importer::{ImportOptions, Imported, importer, importer_with};
 pub use outputs::{ComponentReturn, ParameterSink, PipelineOutput, PipelineReturn, record_pipeline_outputs};
 pub use quantity::{cpu_to_cores, memory_to_gb};
+pub use resource_setting::{IntoAcceleratorCount, IntoResourceSetting, ResourceField, ResourceValue};
 pub use task::Task;
 pub use types::*;

@@ -1,6 +1,6 @@
 //! What a component function returns, and how it becomes output parameters.
 
-use super::channel::{Argument, ArtifactRef, IntoArtifact, Param};
+use super::channel::{Argument, ArtifactListRef, ArtifactRef, IntoArtifact, Param};
 use super::component::{OutputDef, OutputKind};
 use super::graph::{TaskId, with_graph};
 use super::types::{ArtifactType, ParamType};
@@ -57,7 +57,7 @@ impl<T: ParamType> ComponentReturn for T {
 /// parameter or an artifact of one of its top-level tasks).
 #[diagnostic::on_unimplemented(
     message = "a pipeline cannot return `{Self}`",
-    note = "return nothing, a `Param<T>` or an `ArtifactRef<A>` produced by one of its tasks"
+    note = "return nothing, a `Param<T>`, an `ArtifactRef<A>` or an `ArtifactListRef<A>` produced by its tasks"
 )]
 pub trait PipelineReturn {
     /// What a task of this pipeline exposes as `outputs`.
@@ -107,6 +107,20 @@ impl<A: ArtifactType> PipelineReturn for ArtifactRef<A> {
     }
     fn sources(self) -> Vec<(&'static str, Argument)> {
         vec![(SINGLE_OUTPUT, IntoArtifact::<A>::into_argument(self))]
+    }
+}
+
+/// A pipeline returning a list of artifacts, such as a loop's outputs gathered with `Collected`.
+impl<A: ArtifactType> PipelineReturn for ArtifactListRef<A> {
+    type Handles = PipelineOutput<ArtifactListRef<A>>;
+    fn output_definitions() -> Vec<OutputDef> {
+        vec![OutputDef { name: SINGLE_OUTPUT, kind: OutputKind::Artifact { schema: A::schema(), list: true } }]
+    }
+    fn handles(task: TaskId) -> Self::Handles {
+        PipelineOutput { output: ArtifactListRef::task_output(task, SINGLE_OUTPUT) }
+    }
+    fn sources(self) -> Vec<(&'static str, Argument)> {
+        vec![(SINGLE_OUTPUT, self.to_argument())]
     }
 }
 

@@ -1,6 +1,7 @@
 //! Task handles: what a component call returns inside a pipeline body.
 
-use super::component::RetrySettings;
+use super::component::{Resources, RetrySettings};
+use super::resource_setting::{IntoAcceleratorCount, IntoResourceSetting, ResourceField, ResourceValue};
 use super::graph::{TaskId, with_task};
 
 /// A task in the pipeline being built. `outputs` holds its typed output channels.
@@ -31,32 +32,37 @@ impl<O> Task<O> {
         self
     }
 
-    /// CPU limit as a Kubernetes quantity (`"8"`, `"500m"`).
-    pub fn set_cpu_limit(self, cpu: impl Into<String>) -> Self {
-        self.change(|t| t.overrides.resources.cpu_limit = Some(cpu.into()))
+    /// CPU limit as a Kubernetes quantity (`"8"`, `"500m"`), or a `Param<String>` read when the
+    /// task starts (a pipeline input or an upstream output, like kfp's `set_cpu_limit(channel)`).
+    pub fn set_cpu_limit(self, cpu: impl IntoResourceSetting) -> Self {
+        self.set_resource(ResourceField::CpuLimit, cpu.into_resource(), |r| &mut r.cpu_limit)
     }
 
-    pub fn set_cpu_request(self, cpu: impl Into<String>) -> Self {
-        self.change(|t| t.overrides.resources.cpu_request = Some(cpu.into()))
+    /// CPU request, as [`Task::set_cpu_limit`] takes it.
+    pub fn set_cpu_request(self, cpu: impl IntoResourceSetting) -> Self {
+        self.set_resource(ResourceField::CpuRequest, cpu.into_resource(), |r| &mut r.cpu_request)
     }
 
-    /// Memory limit as a Kubernetes quantity (`"32Gi"`, `"512M"`).
-    pub fn set_memory_limit(self, memory: impl Into<String>) -> Self {
-        self.change(|t| t.overrides.resources.memory_limit = Some(memory.into()))
+    /// Memory limit as a Kubernetes quantity (`"32Gi"`, `"512M"`), or a `Param<String>`.
+    pub fn set_memory_limit(self, memory: impl IntoResourceSetting) -> Self {
+        self.set_resource(ResourceField::MemoryLimit, memory.into_resource(), |r| &mut r.memory_limit)
     }
 
-    pub fn set_memory_request(self, memory: impl Into<String>) -> Self {
-        self.change(|t| t.overrides.resources.memory_request = Some(memory.into()))
+    /// Memory request, as [`Task::set_memory_limit`] takes it.
+    pub fn set_memory_request(self, memory: impl IntoResourceSetting) -> Self {
+        self.set_resource(ResourceField::MemoryRequest, memory.into_resource(), |r| &mut r.memory_request)
     }
 
-    /// Accelerator resource name, such as `nvidia.com/gpu`.
-    pub fn set_accelerator_type(self, accelerator: impl Into<String>) -> Self {
-        self.change(|t| t.overrides.resources.accelerator_type = Some(accelerator.into()))
+    /// Accelerator resource name, such as `nvidia.com/gpu`, or a `Param<String>`. Without a
+    /// count, the task asks for one.
+    pub fn set_accelerator_type(self, accelerator: impl IntoResourceSetting) -> Self {
+        self.set_resource(ResourceField::AcceleratorType, accelerator.into_resource(), |r| &mut r.accelerator_type)
     }
 
-    /// Number of accelerators.
-    pub fn set_accelerator_limit(self, count: u32) -> Self {
-        self.change(|t| t.overrides.resources.accelerator_limit = Some(count))
+    /// Number of accelerators: a count (`2`, or `"2"` as kfp also takes), or a `Param<i64>` /
+    /// `Param<String>`.
+    pub fn set_accelerator_limit<Kind>(self, count: impl IntoAcceleratorCount<Kind>) -> Self {
+        self.set_resource(ResourceField::AcceleratorCount, count.into_resource(), |r| &mut r.accelerator_limit)
     }
 
     /// Turns execution caching on or off for this task.
@@ -91,6 +97,25 @@ impl<O> Task<O> {
         self.change(|t| match t.overrides.env.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => slot.1 = value,
             None => t.overrides.env.push((name, value)),
+        })
+    }
+
+    /// Like kfp, the last setting wins, whether a literal or a channel.
+    fn set_resource<T>(
+        self,
+        field: ResourceField,
+        value: ResourceValue<T>,
+        literal: fn(&mut Resources) -> &mut Option<T>,
+    ) -> Self {
+        self.change(|t| match value {
+            ResourceValue::Literal(value) => {
+                *literal(&mut t.overrides.resources) = Some(value);
+                t.overrides.resource_channels.remove(&field);
+            }
+            ResourceValue::Channel(channel) => {
+                *literal(&mut t.overrides.resources) = None;
+                t.overrides.resource_channels.insert(field, channel);
+            }
         })
     }
 

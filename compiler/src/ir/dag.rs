@@ -215,6 +215,8 @@ impl DagOutputsSpec {
     }
 }
 
+/// `DagOutputsSpec.DagOutputArtifactSpec`; several selectors for a `dsl.OneOf` over branches,
+/// of which exactly one produces the artifact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DagOutputArtifactSpec {
@@ -228,10 +230,20 @@ pub struct ArtifactSelector {
     pub producer_subtask: String,
 }
 
+/// `DagOutputsSpec.DagOutputParameterSpec`: exactly one kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DagOutputParameterSpec {
+    ValueFromParameter(ParameterSelector),
+    /// The value of whichever selected subtask produced one (`dsl.OneOf` over branches).
+    ValueFromOneof(ParameterSelectors),
+}
+
+/// `DagOutputsSpec.ParameterSelectorsSpec`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DagOutputParameterSpec {
-    pub value_from_parameter: ParameterSelector,
+pub struct ParameterSelectors {
+    pub parameter_selectors: Vec<ParameterSelector>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -88,13 +88,18 @@ pub struct ResourceSpec {
     pub resource_memory_request: Option<String>,
 }
 
-/// `AcceleratorConfig`; `count` is an int64, which proto3 JSON writes as a string.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// `AcceleratorConfig`; `count` is an int64, which proto3 JSON writes as a string. Like the
+/// other deprecated fields, `count` and `type` are left out when the `resource*` twin is a
+/// placeholder (`{{$.inputs.parameters['pipelinechannel--gpus']}}`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AcceleratorConfig {
-    pub count: String,
-    pub resource_count: String,
-    pub resource_type: String,
-    #[serde(rename = "type")]
-    pub accelerator_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_count: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub accelerator_type: Option<String>,
 }

@@ -12,7 +12,7 @@ pub struct Pipeline {
     pub description: Option<String>,
     pub pipeline_root: Option<String>,
     pub params: Vec<Param>,
-    /// What the body returns: `()`, a `Param<T>` or an `ArtifactRef<A>`.
+    /// What the body returns: `()`, a `Param<T>`, an `ArtifactRef<A>` or an `ArtifactListRef<A>`.
     pub returns: syn::Type,
 }
 
@@ -27,10 +27,11 @@ impl Pipeline {
         if let syn::ReturnType::Type(_, ty) = &function.sig.output
             && signature::wrapped(ty, "Param").is_none()
             && signature::wrapped(ty, "ArtifactRef").is_none()
+            && signature::wrapped(ty, "ArtifactListRef").is_none()
         {
             errors.push(syn::Error::new_spanned(
                 ty,
-                "a pipeline returns nothing, or one `Param<T>` or `ArtifactRef<A>` produced by one of its tasks",
+                "a pipeline returns nothing, or one `Param<T>`, `ArtifactRef<A>` or `ArtifactListRef<A>` produced by its tasks",
             ));
         }
         let mut pipeline = Pipeline {

@@ -41,6 +41,7 @@ mod error;
 mod platform;
 mod process;
 mod progress;
+mod resources;
 mod runner;
 mod spec;
 

@@ -12,11 +12,13 @@ use super::error::LocalError;
 use super::platform::{LocalPlatform, TaskPlatform};
 use super::process::{BinaryMap, log_tail, run_with_retries};
 use super::progress::{Outcome, Progress};
+use super::resources::resource_notice;
 use crate::executor::fsio::write_atomic;
 use crate::executor::protocol::{ArtifactTypeRef, RuntimeArtifact};
 use kfp_compiler::ir::{
-    ComponentSpec, ContainerSpec, DagSpec, ImporterSpec, ImporterUri, ParameterItems, PipelineSpec,
-    PipelineTaskSpec, TaskInputArtifact, TaskInputParameter, TriggerStrategy,
+    ComponentSpec, ContainerSpec, DagOutputParameterSpec, DagSpec, ImporterSpec, ImporterUri,
+    ParameterItems, ParameterSelector, PipelineSpec, PipelineTaskSpec, TaskInputArtifact,
+    TaskInputParameter, TriggerStrategy,
 };
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -29,7 +31,8 @@ use std::time::{Duration, Instant};
 /// Lines of a failed task's log shown in the error.
 const LOG_TAIL_LINES: usize = 20;
 /// Stack of the thread that waits for one task (it only polls a process or runs a sub-DAG).
-const TASK_THREAD_STACK: usize = 256 * 1024;
+/// Not smaller: a CUDA build's libraries put ~200 KiB of thread-local storage on every stack.
+const TASK_THREAD_STACK: usize = 1024 * 1024;
 
 /// One task's line in the run record.
 #[derive(Debug, Clone, Serialize)]
@@ -407,7 +410,15 @@ impl<'a> Run<'a> {
                 break;
             }
         }
+        // Every output is a list, empty when no iteration produced it (an empty item list, or a
+        // producer whose condition never held), as `dsl.Collected` over no values.
         let mut collected = Bindings::default();
+        for name in component.output_definitions.parameters.keys() {
+            collected.parameters.insert(name.clone(), Value::Array(Vec::new()));
+        }
+        for name in component.output_definitions.artifacts.keys() {
+            collected.artifacts.insert(name.clone(), Vec::new());
+        }
         for result in results.into_iter().flatten() {
             let outputs = result?;
             for (name, value) in outputs.parameters {
@@ -500,7 +511,9 @@ impl<'a> Run<'a> {
         task_dir: &Path,
         cancel: &AtomicBool,
     ) -> Result<Bindings, LocalError> {
-        let notices = platform.map(|p| p.notices.clone()).unwrap_or_default();
+        let mut notices = platform.map(|p| p.notices.clone()).unwrap_or_default();
+        let resources = resource_notice(container.resources.as_ref(), &inputs);
+        notices.extend(resources.map_err(|cause| LocalError::task(path, cause))?);
         for notice in &notices {
             self.progress.message(&format!("task '{path}': {notice}"));
         }
@@ -906,22 +919,70 @@ fn dag_outputs(
     let scope = if prefix.is_empty() { "root" } else { prefix };
     let missing = |what: String| LocalError::task(scope, format!("DAG output {what}"));
     let mut outputs = Bindings::default();
-    for (name, spec) in &dag.outputs.parameters {
-        let selector = &spec.value_from_parameter;
-        let value = completed
+    // A producer skipped by its condition finished with no outputs; inside a loop iteration its
+    // output is left out, so `Collected` gathers the iterations where it ran.
+    let skipped = |task: &str| {
+        completed
+            .get(task)
+            .is_some_and(|o| o.parameters.is_empty() && o.artifacts.is_empty())
+    };
+    let parameter = |selector: &ParameterSelector| {
+        completed
             .get(&selector.producer_subtask)
             .and_then(|o| o.parameters.get(&selector.output_parameter_key))
-            .ok_or_else(|| {
-                missing(format!(
-                    "'{name}': task '{}' has no output parameter '{}'",
-                    selector.producer_subtask, selector.output_parameter_key
-                ))
-            })?;
+    };
+    for (name, spec) in &dag.outputs.parameters {
+        let value = match spec {
+            DagOutputParameterSpec::ValueFromParameter(selector) => match parameter(selector) {
+                Some(value) => value,
+                None if skipped(&selector.producer_subtask) => continue,
+                None => {
+                    return Err(missing(format!(
+                        "'{name}': task '{}' has no output parameter '{}'",
+                        selector.producer_subtask, selector.output_parameter_key
+                    )));
+                }
+            },
+            DagOutputParameterSpec::ValueFromOneof(oneof) => {
+                let selectors = &oneof.parameter_selectors;
+                let found = selectors
+                    .iter()
+                    .filter_map(|s| Some((s.producer_subtask.as_str(), parameter(s)?)));
+                picked_branch(
+                    name,
+                    selectors.iter().map(|s| s.producer_subtask.as_str()),
+                    found,
+                )
+                .map_err(missing)?
+            }
+        };
         outputs.parameters.insert(name.clone(), value.clone());
     }
     for (name, spec) in &dag.outputs.artifacts {
+        if spec.artifact_selectors.len() > 1 {
+            // Several selectors are a `dsl.OneOf`: the one branch that ran produced it.
+            let selectors = &spec.artifact_selectors;
+            let found = selectors.iter().filter_map(|s| {
+                let produced = completed
+                    .get(&s.producer_subtask)?
+                    .artifacts
+                    .get(&s.output_artifact_key)?;
+                Some((s.producer_subtask.as_str(), produced))
+            });
+            let produced = picked_branch(
+                name,
+                selectors.iter().map(|s| s.producer_subtask.as_str()),
+                found,
+            )
+            .map_err(missing)?;
+            outputs.artifacts.insert(name.clone(), produced.clone());
+            continue;
+        }
         let mut artifacts = Vec::new();
         for selector in &spec.artifact_selectors {
+            if skipped(&selector.producer_subtask) {
+                continue;
+            }
             let produced = completed
                 .get(&selector.producer_subtask)
                 .and_then(|o| o.artifacts.get(&selector.output_artifact_key))
@@ -936,6 +997,34 @@ fn dag_outputs(
         outputs.artifacts.insert(name.clone(), artifacts);
     }
     Ok(outputs)
+}
+
+/// The value of a `dsl.OneOf` output: exactly one of the branches (`producers`) may have
+/// produced one; the others were skipped.
+fn picked_branch<'v, V>(
+    name: &str,
+    producers: impl Iterator<Item = &'v str>,
+    found: impl Iterator<Item = (&'v str, V)>,
+) -> Result<V, String> {
+    let mut found: Vec<(&str, V)> = found.collect();
+    match found.len() {
+        1 => Ok(found.remove(0).1),
+        0 => Err(format!(
+            "'{name}' (OneOf): none of {} produced it, so no branch that gives it a value ran",
+            producers
+                .map(|p| format!("'{p}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        _ => Err(format!(
+            "'{name}' (OneOf): {} all produced it, but OneOf expects exactly one branch to run",
+            found
+                .iter()
+                .map(|(p, _)| format!("'{p}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }
 
 /// A counting semaphore for executor processes.

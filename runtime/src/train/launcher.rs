@@ -1,20 +1,27 @@
-//! torchrun for kfp-rs binaries: re-executes the current program once per local worker with
+//! torchrun for kfp-rs binaries and for any program: starts one process per local worker with
 //! torchrun's environment, prefixes and forwards their output, forwards SIGINT/SIGTERM, and fails
 //! the job when any worker fails (naming the rank, its exit status and its last log lines).
+//! [`launch`] re-executes the current binary (the library use); [`run_node`] runs a resolved
+//! [`NodeLaunch`] (what `kfp train` builds from its flags).
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::dist::{DistError, NodeEnv, Rendezvous, WorkerEnv};
+use super::rendezvous::{DistError, Rendezvous, WorkerEnv};
 
-/// How many of a failed worker's last output lines the error carries.
+/// How many of a failed worker's last lines, of stdout and of stderr each, the error carries.
 const TAIL_LINES: usize = 20;
+
+/// A worker's last lines of one stream. Its two streams get one each: their relative order is
+/// unknowable, and chatty stdout must not push the error on stderr out of a shared tail.
+type Tail = Arc<Mutex<VecDeque<String>>>;
 
 #[derive(Debug, Clone, Default)]
 pub struct LaunchOptions {
@@ -28,7 +35,7 @@ pub struct LaunchOptions {
     pub master_addr: Option<String>,
     /// Default `PET_MASTER_PORT`, else a free port.
     pub master_port: Option<u16>,
-    /// `OMP_NUM_THREADS` for every worker unless already set; default cores / nproc.
+    /// `OMP_NUM_THREADS` for every worker; default the launcher's own, else cores / nproc.
     pub threads_per_worker: Option<usize>,
     /// Extra variables for the workers.
     pub env: Vec<(String, String)>,
@@ -39,9 +46,48 @@ impl LaunchOptions {
         LaunchOptions { nproc_per_node, ..Default::default() }
     }
 
-    /// One worker per visible CUDA device (at least one: a CPU-only process trains alone).
+    /// One worker per CUDA device libtorch sees (at least one: a CPU-only process trains alone).
+    #[cfg(feature = "torch")]
     pub fn one_per_gpu() -> Self {
         Self::new(tch::Cuda::device_count().max(1) as usize)
+    }
+}
+
+/// One node's launch with every choice made: what [`launch`] derives from [`LaunchOptions`] and
+/// the environment, and what `kfp train` derives from its flags and `PET_*`.
+#[derive(Debug, Clone)]
+pub struct NodeLaunch {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    pub nnodes: usize,
+    pub node_rank: usize,
+    pub nproc_per_node: usize,
+    pub master_addr: String,
+    pub master_port: u16,
+    /// `OMP_NUM_THREADS` of every worker. `None`: the launcher's own `OMP_NUM_THREADS` when it
+    /// has one, else cores / `nproc_per_node` (oversubscribed threads slow DDP down 50x).
+    pub threads_per_worker: Option<usize>,
+    /// Extra variables for the workers.
+    pub env: Vec<(String, String)>,
+}
+
+/// NVIDIA GPUs visible to this process, counted without loading CUDA: the driver's
+/// `/proc/driver/nvidia/gpus` entries (a container sees only its own), narrowed by
+/// `CUDA_VISIBLE_DEVICES` as CUDA does (the list ends at its first entry that is not a device).
+pub fn visible_gpus() -> usize {
+    let installed = std::fs::read_dir("/proc/driver/nvidia/gpus").map_or(0, |dir| dir.count());
+    visible_among(installed, std::env::var("CUDA_VISIBLE_DEVICES").ok().as_deref())
+}
+
+fn visible_among(installed: usize, cuda_visible_devices: Option<&str>) -> usize {
+    match cuda_visible_devices {
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .take_while(|device| !device.is_empty() && !device.starts_with('-'))
+            .count()
+            .min(installed),
+        None => installed,
     }
 }
 
@@ -66,14 +112,35 @@ pub enum LaunchError {
     Env(#[from] DistError),
     #[error("--nproc-per-node must be at least 1")]
     NoWorkers,
+    #[error("node rank {node_rank} must be below the number of nodes ({nnodes})")]
+    NodeRank { node_rank: usize, nnodes: usize },
     #[error("cannot start worker {rank} ({program}): {source}")]
     Spawn { rank: usize, program: String, source: std::io::Error },
     #[error("cannot find a free port for MASTER_PORT: {0}")]
     Port(std::io::Error),
+    /// `tail`: the worker's last lines of stdout, then those of stderr.
     #[error("worker rank {rank} failed ({status}); its last output lines:\n{tail}")]
-    WorkerFailed { rank: usize, status: String, tail: String },
+    WorkerFailed {
+        rank: usize,
+        status: String,
+        /// What a shell reports for that status: the exit code, or 128 + the signal.
+        exit_code: i32,
+        tail: String,
+    },
     #[error("interrupted by signal {0}; workers were sent the same signal")]
     Interrupted(i32),
+}
+
+impl LaunchError {
+    /// The exit code a launcher process should end with, as torchrun and shells do: the failed
+    /// worker's own code, 128 + the signal for an interrupted job, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            LaunchError::WorkerFailed { exit_code, .. } => *exit_code,
+            LaunchError::Interrupted(signal) => 128 + signal,
+            _ => 1,
+        }
+    }
 }
 
 /// In a worker (`RANK` set, or `LOCAL_RANK` with `PET_*`) returns [`Launched::Worker`] at once.
@@ -98,7 +165,28 @@ pub fn launch(options: &LaunchOptions) -> Result<Launched, LaunchError> {
             master_port: 0,
         }));
     }
-    run_workers(options, &node, nproc).map(Launched::Finished)
+    let plan = NodeLaunch {
+        program: match &options.program {
+            Some(program) => program.clone(),
+            None => std::env::current_exe().map_err(|source| LaunchError::Spawn {
+                rank: 0,
+                program: "current executable".into(),
+                source,
+            })?,
+        },
+        args: options.args.clone().unwrap_or_else(|| std::env::args_os().skip(1).collect()),
+        nnodes: node.nnodes,
+        node_rank: node.node_rank,
+        nproc_per_node: nproc,
+        master_addr: options.master_addr.clone().or(node.master_addr).unwrap_or_else(|| "127.0.0.1".into()),
+        master_port: match options.master_port.or(node.master_port) {
+            Some(port) => port,
+            None => free_port().map_err(LaunchError::Port)?,
+        },
+        threads_per_worker: options.threads_per_worker,
+        env: options.env.clone(),
+    };
+    run_node(&plan).map(Launched::Finished)
 }
 
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
@@ -107,63 +195,67 @@ extern "C" fn remember_signal(signal: libc::c_int) {
     SIGNAL.store(signal, Ordering::SeqCst);
 }
 
-fn run_workers(options: &LaunchOptions, node: &NodeEnv, nproc: usize) -> Result<JobReport, LaunchError> {
+/// Starts the node's workers (ranks `node_rank * nproc_per_node ..`), waits for them, and fails
+/// as soon as one fails, after terminating the others.
+pub fn run_node(plan: &NodeLaunch) -> Result<JobReport, LaunchError> {
     let started = Instant::now();
-    let program = match &options.program {
-        Some(p) => p.clone(),
-        None => std::env::current_exe().map_err(|source| LaunchError::Spawn {
-            rank: 0,
-            program: "current executable".into(),
-            source,
-        })?,
-    };
-    let args: Vec<OsString> = options.args.clone().unwrap_or_else(|| std::env::args_os().skip(1).collect());
-    let master_addr = options.master_addr.clone().or(node.master_addr.clone()).unwrap_or("127.0.0.1".into());
-    let master_port = match options.master_port.or(node.master_port) {
-        Some(port) => port,
-        None => free_port().map_err(LaunchError::Port)?,
-    };
+    let nproc = plan.nproc_per_node;
+    if nproc == 0 {
+        return Err(LaunchError::NoWorkers);
+    }
+    if plan.node_rank >= plan.nnodes {
+        return Err(LaunchError::NodeRank { node_rank: plan.node_rank, nnodes: plan.nnodes });
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = options.threads_per_worker.unwrap_or((cores / nproc).max(1));
-    let world_size = node.nnodes * nproc;
+    let threads = match plan.threads_per_worker {
+        Some(threads) => Some(threads),
+        None if std::env::var_os("OMP_NUM_THREADS").is_some() => None,
+        None => Some((cores / nproc).max(1)),
+    };
+    let world_size = plan.nnodes * nproc;
 
     SIGNAL.store(0, Ordering::SeqCst);
     let handler = remember_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
     let previous = unsafe { [libc::signal(libc::SIGINT, handler), libc::signal(libc::SIGTERM, handler)] };
 
-    let mut workers: Vec<(Child, Arc<Mutex<VecDeque<String>>>)> = Vec::new();
+    let mut workers: Vec<(Child, [Tail; 2])> = Vec::new();
     let mut forwarders = Vec::new();
     let mut spawn_error = None;
     for local_rank in 0..nproc {
-        let rank = node.node_rank * nproc + local_rank;
-        let mut command = Command::new(&program);
+        let rank = plan.node_rank * nproc + local_rank;
+        let mut command = Command::new(&plan.program);
         command
-            .args(&args)
+            .args(&plan.args)
             .env("RANK", rank.to_string())
             .env("WORLD_SIZE", world_size.to_string())
             .env("LOCAL_RANK", local_rank.to_string())
             .env("LOCAL_WORLD_SIZE", nproc.to_string())
-            .env("GROUP_RANK", node.node_rank.to_string())
-            .env("MASTER_ADDR", &master_addr)
-            .env("MASTER_PORT", master_port.to_string())
-            .envs(options.env.iter().map(|(k, v)| (k, v)))
+            .env("GROUP_RANK", plan.node_rank.to_string())
+            .env("GROUP_WORLD_SIZE", plan.nnodes.to_string())
+            .env("MASTER_ADDR", &plan.master_addr)
+            .env("MASTER_PORT", plan.master_port.to_string())
+            .envs(plan.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if std::env::var_os("OMP_NUM_THREADS").is_none() {
+            .stderr(Stdio::piped())
+            // Its own process group (as torchrun's start_new_session): signals reach whatever
+            // the worker started (a shell's children, data loader processes), and a terminal's
+            // Ctrl-C reaches the launcher alone, which forwards it.
+            .process_group(0);
+        if let Some(threads) = threads {
             command.env("OMP_NUM_THREADS", threads.to_string());
         }
         match command.spawn() {
             Ok(mut child) => {
-                let tail = Arc::new(Mutex::new(VecDeque::new()));
+                let tails: [Tail; 2] = Default::default();
                 let out = child.stdout.take().expect("stdout is piped");
                 let err = child.stderr.take().expect("stderr is piped");
-                forwarders.push(forward(out, rank, tail.clone(), false));
-                forwarders.push(forward(err, rank, tail.clone(), true));
-                workers.push((child, tail));
+                forwarders.push(forward(out, rank, tails[0].clone(), false));
+                forwarders.push(forward(err, rank, tails[1].clone(), true));
+                workers.push((child, tails));
             }
             Err(source) => {
-                spawn_error = Some(LaunchError::Spawn { rank, program: program.display().to_string(), source });
+                spawn_error = Some(LaunchError::Spawn { rank, program: plan.program.display().to_string(), source });
                 break;
             }
         }
@@ -187,15 +279,25 @@ fn run_workers(options: &LaunchOptions, node: &NodeEnv, nproc: usize) -> Result<
     match failed {
         None => Ok(JobReport { workers: nproc, seconds: started.elapsed().as_secs_f64() }),
         Some((index, status)) => {
-            let tail = workers[index].1.lock().expect("tail lock").iter().cloned().collect::<Vec<_>>().join("\n");
-            Err(LaunchError::WorkerFailed { rank: node.node_rank * nproc + index, status, tail })
+            let tail = workers[index]
+                .1
+                .iter()
+                .flat_map(|tail| tail.lock().expect("tail lock").iter().cloned().collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+                .join("\n");
+            Err(LaunchError::WorkerFailed {
+                rank: plan.node_rank * nproc + index,
+                status: describe(status),
+                exit_code: shell_code(status),
+                tail,
+            })
         }
     }
 }
 
 /// Waits for all workers. On the first failure (or a signal) the others get SIGTERM, then
 /// SIGKILL after a grace period. Returns the index and status of the first failed worker.
-fn supervise(workers: &mut [(Child, Arc<Mutex<VecDeque<String>>>)]) -> Result<Option<(usize, String)>, LaunchError> {
+fn supervise(workers: &mut [(Child, [Tail; 2])]) -> Result<Option<(usize, ExitStatus)>, LaunchError> {
     let mut done: Vec<Option<ExitStatus>> = vec![None; workers.len()];
     let mut first_failure = None;
     loop {
@@ -210,7 +312,7 @@ fn supervise(workers: &mut [(Child, Arc<Mutex<VecDeque<String>>>)]) -> Result<Op
             {
                 done[i] = Some(status);
                 if !status.success() && first_failure.is_none() {
-                    first_failure = Some((i, describe(status)));
+                    first_failure = Some((i, status));
                 }
             }
         }
@@ -225,17 +327,20 @@ fn supervise(workers: &mut [(Child, Arc<Mutex<VecDeque<String>>>)]) -> Result<Op
     }
 }
 
-fn terminate(workers: &mut [(Child, Arc<Mutex<VecDeque<String>>>)], signal: i32) {
+/// Sends `signal` to every worker's process group (also an exited worker's: processes it left
+/// behind would keep its output pipe, and so the launcher, open), then SIGKILL after 10 s.
+fn terminate(workers: &mut [(Child, [Tail; 2])], signal: i32) {
+    let group = |child: &Child| -(child.id() as libc::pid_t);
     for (child, _) in workers.iter_mut() {
-        if matches!(child.try_wait(), Ok(None)) {
-            unsafe { libc::kill(child.id() as libc::pid_t, signal) };
-        }
+        // A group id stays taken while any member lives; an empty one's id returns to use only
+        // after the PID space wraps, not in the milliseconds since the worker was reaped.
+        unsafe { libc::kill(group(child), signal) };
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     for (child, _) in workers.iter_mut() {
         while matches!(child.try_wait(), Ok(None)) {
             if Instant::now() > deadline {
-                let _ = child.kill();
+                unsafe { libc::kill(group(child), libc::SIGKILL) };
                 let _ = child.wait();
                 break;
             }
@@ -253,10 +358,15 @@ fn describe(status: ExitStatus) -> String {
     }
 }
 
+fn shell_code(status: ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().or(status.signal().map(|signal| 128 + signal)).unwrap_or(1)
+}
+
 fn forward(
     stream: impl std::io::Read + Send + 'static,
     rank: usize,
-    tail: Arc<Mutex<VecDeque<String>>>,
+    tail: Tail,
     to_stderr: bool,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
@@ -279,4 +389,22 @@ fn forward(
 /// A port the OS just had free on loopback (torchrun does the same for single-node jobs).
 pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuda_visible_devices_narrows_the_installed_gpus_as_cuda_does() {
+        assert_eq!(visible_among(4, None), 4);
+        assert_eq!(visible_among(4, Some("0,2")), 2);
+        assert_eq!(visible_among(4, Some("GPU-8f2e,GPU-11aa")), 2);
+        // An empty list or -1 hides every device; the list ends at its first invalid entry.
+        assert_eq!(visible_among(4, Some("")), 0);
+        assert_eq!(visible_among(4, Some("-1")), 0);
+        assert_eq!(visible_among(4, Some("1,-1,2")), 1);
+        assert_eq!(visible_among(2, Some("0,1,2,3")), 2);
+        assert_eq!(visible_among(0, Some("0")), 0);
+    }
 }

@@ -45,25 +45,48 @@
 //!   the seed (torch's RNG is reseeded from `(seed, epoch, rank)` every epoch and the sampler
 //!   shuffles from `seed + epoch`), so [`TrainConfig::resume_from`] ends bitwise identical to
 //!   an uninterrupted run on CPU with fixed threads.
+//!
+//! Without feature `torch` this module holds only the launcher and the rendezvous parsing (no
+//! libtorch needed): the `kfp train` command line starts any program's workers with them.
+#[cfg(feature = "torch")]
 pub mod callbacks;
+#[cfg(feature = "torch")]
 pub mod checkpoint;
+#[cfg(feature = "torch")]
 mod config;
+#[cfg(feature = "torch")]
 pub mod dist;
+#[cfg(feature = "torch")]
 mod ffi;
 pub mod launcher;
+#[cfg(feature = "torch")]
 mod metrics;
+#[cfg(feature = "torch")]
 pub mod optim;
+#[cfg(feature = "torch")]
 pub mod precision;
+#[cfg(feature = "torch")]
 mod progress;
+pub mod rendezvous;
+#[cfg(feature = "torch")]
 pub mod sampler;
+#[cfg(feature = "torch")]
 mod trainer;
 
-pub use callbacks::{Control, EarlyStopping, Mode, ModelCheckpoint};
-pub use config::{Accelerator, Data, Dataset, Loss, LossFn, TrainConfig};
-pub use dist::{Backend, ProcessGroup, Rendezvous, WorkerEnv};
-pub use launcher::{JobReport, LaunchError, LaunchOptions, Launched, launch};
-pub use metrics::EpochMetrics;
-pub use optim::{LrSchedule, OptimizerKind};
-pub use precision::Precision;
-pub use sampler::DistributedSampler;
-pub use trainer::{FitReport, Fitted, TrainError, Trainer};
+pub use launcher::{JobReport, LaunchError, LaunchOptions, Launched, NodeLaunch, launch};
+pub use rendezvous::{DistError, NodeEnv, Rendezvous, WorkerEnv};
+
+#[cfg(feature = "torch")]
+pub use {
+    callbacks::{Control, EarlyStopping, Mode, ModelCheckpoint},
+    config::{Accelerator, Data, Dataset, Loss, LossFn, TrainConfig},
+    dist::{Backend, ProcessGroup},
+    metrics::EpochMetrics,
+    optim::{LrSchedule, OptimizerKind},
+    precision::Precision,
+    sampler::DistributedSampler,
+    trainer::{FitReport, Fitted, TrainError, Trainer},
+};
+/// The tch the trainer is built with, for models and tensors of the same version.
+#[cfg(feature = "torch")]
+pub use tch;

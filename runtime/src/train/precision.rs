@@ -105,4 +105,71 @@ mod tests {
         assert_eq!(Precision::F32.effective(Device::Cpu), (Precision::F32, None));
         assert_eq!("16-mixed".parse::<Precision>().unwrap().effective(Device::Cuda(0)).0, Precision::F16Mixed);
     }
+
+    // The scaler's arithmetic runs on CPU tensors too (libtorch has CPU kernels for both amp ops),
+    // so its logic is tested here although the trainer uses it on CUDA only.
+
+    /// A parameter whose loss `sum(p * values)` has gradient `values`.
+    fn loss_with_gradient(values: &[f32]) -> (Tensor, Tensor) {
+        let param = Tensor::zeros([values.len() as i64], (tch::Kind::Float, Device::Cpu)).set_requires_grad(true);
+        let loss = (&param * Tensor::from_slice(values)).sum(tch::Kind::Float);
+        (param, loss)
+    }
+
+    fn grad_values(param: &Tensor) -> Vec<f32> {
+        Vec::<f32>::try_from(param.grad()).unwrap()
+    }
+
+    #[test]
+    fn the_loss_is_scaled_and_finite_gradients_unscaled_back() {
+        let mut scaler = LossScaler::new(Device::Cpu, 1024.0);
+        let (param, loss) = loss_with_gradient(&[0.5, -3.0, 1e-6]);
+        scaler.scale_loss(&loss).backward();
+        assert_eq!(grad_values(&param), [512.0, -3072.0, 1e-6 * 1024.0]);
+        assert!(scaler.unscale(std::slice::from_ref(&param)), "finite gradients allow the step");
+        assert_eq!(grad_values(&param), [0.5, -3.0, 1e-6]);
+        scaler.update();
+        assert_eq!(scaler.scale_value(), 1024.0, "one good step does not grow the scale");
+    }
+
+    #[test]
+    fn a_non_finite_gradient_skips_the_step_halves_the_scale_and_restarts_growth() {
+        let mut scaler = LossScaler::new(Device::Cpu, 1024.0);
+        let (good, good_loss) = loss_with_gradient(&[1.0, 2.0]);
+        good_loss.backward();
+        for bad_value in [f32::INFINITY, f32::NAN, f32::NEG_INFINITY] {
+            let (bad, bad_loss) = loss_with_gradient(&[1.0, bad_value]);
+            bad_loss.backward();
+            // One bad tensor among good ones is enough, wherever it is.
+            assert!(!scaler.unscale(&[good.shallow_clone(), bad.shallow_clone()]), "{bad_value} must skip the step");
+        }
+        let before = scaler.scale_value();
+        scaler.update();
+        assert_eq!((before, scaler.scale_value()), (1024.0, 512.0));
+
+        // found_inf starts clean at every unscale; 2000 good steps in a row double the scale.
+        assert!((0..1999).all(|_| step(&mut scaler, 1.0)));
+        assert_eq!(scaler.scale_value(), 512.0, "no growth before 2000 good steps");
+        assert!(step(&mut scaler, 1.0));
+        assert_eq!(scaler.scale_value(), 1024.0, "growth at the 2000th good step");
+    }
+
+    /// One optimizer step's scaler calls, as the trainer makes them; returns `unscale`'s verdict.
+    fn step(scaler: &mut LossScaler, gradient: f32) -> bool {
+        let (param, loss) = loss_with_gradient(&[gradient]);
+        scaler.scale_loss(&loss).backward();
+        let finite = scaler.unscale(&[param]);
+        scaler.update();
+        finite
+    }
+
+    #[test]
+    fn an_overflow_resets_the_growth_count() {
+        let mut scaler = LossScaler::new(Device::Cpu, 8.0);
+        assert!((0..1500).all(|_| step(&mut scaler, 1.0)));
+        assert!(!step(&mut scaler, f32::INFINITY));
+        assert!((0..1999).all(|_| step(&mut scaler, 1.0)));
+        // 1500 + 1999 good steps, but never 2000 in a row: only the backoff happened.
+        assert_eq!(scaler.scale_value(), 4.0);
+    }
 }

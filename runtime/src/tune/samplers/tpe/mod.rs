@@ -46,9 +46,7 @@ pub fn default_weights(n: usize) -> Vec<f64> {
     }
     let ramp_len = n - 25;
     let start = 1.0 / n as f64;
-    let mut w: Vec<f64> = (0..ramp_len)
-        .map(|i| if ramp_len == 1 { start } else { start + (1.0 - start) * i as f64 / (ramp_len - 1) as f64 })
-        .collect();
+    let mut w: Vec<f64> = (0..ramp_len).map(|i| if ramp_len == 1 { start } else { start + (1.0 - start) * i as f64 / (ramp_len - 1) as f64 }).collect();
     w.extend(std::iter::repeat_n(1.0, 25));
     w
 }
@@ -63,13 +61,36 @@ impl Score {
     }
 }
 
-/// Observations of `names` for the split: values (per name) and scores, plus the count of
-/// finished trials among them.
+/// The trials TPE ranks (finished ones, and running ones under constant liar), with their
+/// scores, and the values of `names` for those that have all of them. As in Optuna, the split
+/// is made on all ranked trials; trials without the values are then left out of l and g.
 struct Observations {
-    values: Vec<Vec<f64>>,
     scores: Vec<Score>,
     running: Vec<bool>,
+    /// Row of each ranked trial in `values`, if it has every name.
+    row: Vec<Option<usize>>,
+    /// Per name, one value per row.
+    values: Vec<Vec<f64>>,
     n_finished: usize,
+}
+
+impl Observations {
+    /// Rows (in trial order) of the good and the bad group. COMPLETE trials by value fill the
+    /// good group of γ(n finished) first, then PRUNED ones by (deepest step, value there);
+    /// RUNNING ones (constant liar) always go to the bad group.
+    fn split(&self) -> (Vec<usize>, Vec<usize>) {
+        let mut order: Vec<usize> = (0..self.scores.len()).filter(|&i| !self.running[i]).collect();
+        let n_below = default_gamma(self.n_finished).min(order.len());
+        // The n_below best under (score, position), a total order: a selection, not a sort.
+        let by_score = |a: &usize, b: &usize| self.scores[*a].cmp(&self.scores[*b]).then(a.cmp(b));
+        if n_below < order.len() {
+            order.select_nth_unstable_by(n_below, by_score);
+        }
+        let mut below = order[..n_below].to_vec();
+        below.sort_unstable();
+        let above = (0..self.scores.len()).filter(|i| below.binary_search(i).is_err()).filter_map(|i| self.row[i]).collect();
+        (below.into_iter().filter_map(|i| self.row[i]).collect(), above)
+    }
 }
 
 impl TpeSampler {
@@ -93,19 +114,36 @@ impl TpeSampler {
 
     fn observations(&self, ctx: &SampleContext<'_>, names: &[&str]) -> Observations {
         let sign = ctx.direction.sign();
-        let mut obs = Observations { values: vec![Vec::new(); names.len()], scores: Vec::new(), running: Vec::new(), n_finished: 0 };
+        let n = ctx.trials.len();
+        let mut obs = Observations {
+            scores: Vec::with_capacity(n),
+            running: Vec::with_capacity(n),
+            row: Vec::with_capacity(n),
+            values: (0..names.len()).map(|_| Vec::with_capacity(n)).collect(),
+            n_finished: 0,
+        };
+        let mut n_rows = 0;
         for trial in ctx.trials.iter().filter(|t| t.number != ctx.number) {
             let Some(score) = self.score(trial, sign) else { continue };
-            let values: Option<Vec<f64>> = names.iter().enumerate().map(|(i, n)| internal_value(trial, n, i)).collect();
-            let Some(values) = values else { continue };
-            for (column, v) in obs.values.iter_mut().zip(values) {
-                column.push(v);
-            }
             obs.scores.push(score);
             obs.running.push(trial.state == TrialState::Running);
             if trial.state != TrialState::Running {
                 obs.n_finished += 1;
             }
+            // Push column by column; a trial missing a parameter is taken back out.
+            let mut complete = true;
+            for (i, name) in names.iter().enumerate() {
+                match internal_value(trial, name, i) {
+                    Some(v) => obs.values[i].push(v),
+                    None => {
+                        obs.values[..i].iter_mut().for_each(|c| c.truncate(n_rows));
+                        complete = false;
+                        break;
+                    }
+                }
+            }
+            obs.row.push(complete.then_some(n_rows));
+            n_rows += usize::from(complete);
         }
         obs
     }
@@ -130,14 +168,7 @@ impl TpeSampler {
         if obs.n_finished < self.n_startup_trials {
             return None;
         }
-        // COMPLETE trials by value fill the good group first, then PRUNED ones by (deepest
-        // step, value there); RUNNING ones (constant liar) always go to the bad group.
-        let n_below = default_gamma(obs.n_finished);
-        let mut order: Vec<usize> = (0..obs.scores.len()).filter(|&i| !obs.running[i]).collect();
-        order.sort_by(|&a, &b| obs.scores[a].cmp(&obs.scores[b]).then(a.cmp(&b)));
-        let mut below = order[..n_below.min(order.len())].to_vec();
-        below.sort_unstable();
-        let above: Vec<usize> = (0..obs.scores.len()).filter(|i| below.binary_search(i).is_err()).collect();
+        let (below, above) = obs.split();
         let dists: Vec<&Distribution> = space.iter().map(|(_, d)| *d).collect();
         let build = |idx: &[usize]| {
             let columns: Vec<Vec<f64>> = obs.values.iter().map(|col| idx.iter().map(|&i| col[i]).collect()).collect();
@@ -185,6 +216,7 @@ impl Sampler for TpeSampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn gamma_and_weights_match_optuna() {
@@ -193,5 +225,39 @@ mod tests {
         let w = default_weights(30);
         assert_eq!(w.len(), 30);
         assert!((w[0] - 1.0 / 30.0).abs() < 1e-15 && (w[4] - 1.0).abs() < 1e-15 && w[5..].iter().all(|x| *x == 1.0));
+    }
+
+    fn trial(number: u64, state: TrialState, value: Option<f64>, y: Option<f64>) -> Arc<FrozenTrial> {
+        let dist = Distribution::float("y", 0.0, 1.0, false, None).unwrap();
+        let params = y.map(|v| ("y".to_owned(), crate::tune::frozen::Param { distribution: dist.clone(), internal: v, value: v.into() })).into_iter().collect();
+        Arc::new(FrozenTrial {
+            number,
+            state,
+            value,
+            params,
+            intermediate_values: Default::default(),
+            system_attrs: Default::default(),
+            worker: None,
+            message: None,
+            started_unix: 0.0,
+            completed_unix: None,
+        })
+    }
+
+    #[test]
+    fn split_ranks_all_finished_trials_then_drops_those_without_the_parameter() {
+        // Trial 0 is the best but has no `y`; γ(11) = 2 puts trials 0 and 1 in the good group,
+        // so l gets one observation (Optuna splits before filtering). Trial 11 runs (constant
+        // liar: bad group) and trial 12 is the one being sampled.
+        let mut trials: Vec<Arc<FrozenTrial>> = (0..11).map(|i| trial(i, TrialState::Complete, Some(i as f64), (i > 0).then_some(0.05 * i as f64))).collect();
+        trials.push(trial(11, TrialState::Running, None, Some(0.9)));
+        trials.push(trial(12, TrialState::Running, None, None));
+        let ctx = SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials: &trials, number: 12 };
+        let obs = TpeSampler::new(Some(1)).observations(&ctx, &["y"]);
+        assert_eq!(obs.n_finished, 11);
+        let (below, above) = obs.split();
+        assert_eq!(below.iter().map(|&r| obs.values[0][r]).collect::<Vec<_>>(), vec![0.05]);
+        assert_eq!(above.len(), 10);
+        assert_eq!(obs.values[0][*above.last().unwrap()], 0.9);
     }
 }

@@ -11,6 +11,10 @@ const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 /// (relative error < 1e-2 on terms that are below 1e-30 of the prior kernel's).
 const FAR: f64 = 12.0;
 
+/// Within this many standard deviations of neither bound, a kernel's mass inside the bounds is 1
+/// to double precision (Φ(−8.5) < 2⁻⁵⁴), so its logarithm is exactly 0 and needs no erfc.
+const FULL_MASS: f64 = 8.5;
+
 /// Kernel parameters of one numeric parameter, in the transformed (log when `log`) domain.
 #[derive(Debug)]
 struct NumericDim {
@@ -25,19 +29,33 @@ struct NumericDim {
     t_high: f64,
     mus: Vec<f64>,
     sigmas: Vec<f64>,
-    /// ln of each kernel's mass inside [t_low, t_high].
-    log_norms: Vec<f64>,
     inv_sigmas: Vec<f64>,
-    /// −ln σ − ln √(2π) − log_norm: the z-free part of a continuous kernel's log density.
+    /// Continuous parameters: −ln σ − ln √(2π) − ln(mass inside the bounds), the z-free part of
+    /// each kernel's log density.
     consts: Vec<f64>,
+    /// Grid parameters: the distinct kernels (observations share grid points, so there are few).
+    grid: Option<GridKernels>,
 }
 
+/// Distinct (μ, σ) kernels of a grid parameter and which one each kernel is.
+#[derive(Debug, Default)]
+struct GridKernels {
+    mus: Vec<f64>,
+    inv_sigmas: Vec<f64>,
+    /// ln of each distinct kernel's mass inside the widened bounds.
+    log_norms: Vec<f64>,
+    of_kernel: Vec<u32>,
+}
+
+/// Smoothed one-hot rows: every observation of the same choice has the same row, so rows are
+/// stored once per choice (plus the prior's) and kernels point at theirs.
 #[derive(Debug)]
 struct CategoricalDim {
     n_choices: usize,
-    /// Row-major n_kernels × n_choices probabilities, and their logarithms.
+    /// Row-major rows × n_choices probabilities, and their logarithms.
     probs: Vec<f64>,
     log_probs: Vec<f64>,
+    row_of_kernel: Vec<u32>,
 }
 
 #[derive(Debug)]
@@ -75,6 +93,11 @@ fn log_mass_fast(a: f64, b: f64) -> f64 {
     }
 }
 
+/// ln of a kernel's mass inside its truncation bounds (standardised a < b).
+fn log_norm(a: f64, b: f64) -> f64 {
+    if a < -FULL_MASS && b > FULL_MASS { 0.0 } else { log_mass_fast(a, b) }
+}
+
 /// A kernel's log mass on a grid cell for the mixture density. Cells more than `FAR` standard
 /// deviations away get −z²/2, an overestimate by a few units of a term that is then over
 /// e^60 below the prior kernel's (σ = the whole range, so never far) and cannot move the sum.
@@ -88,6 +111,63 @@ fn cell_log_mass(a: f64, b: f64) -> f64 {
     }
 }
 
+/// Order among equal observations: a fixed scramble of their positions, so that which of the
+/// tied kernels gets the wider bandwidth does not follow trial age (and so the age weights).
+/// Optuna's `np.argsort` leaves ties in an unspecified, in practice scrambled, order.
+fn tie_scramble(position: u64) -> u64 {
+    let mut z = position.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A key whose integer order is `f64::total_cmp`'s order.
+fn total_order_key(x: f64) -> i64 {
+    let bits = x.to_bits() as i64;
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
+}
+
+/// Optuna's bandwidths: σ_i = the larger gap to a neighbour among the sorted observations, with
+/// the bounds as outer neighbours; the outermost observations use their inner gap only (unless
+/// `consider_endpoints`); then the magic clip to [range / min(100, 1 + n_kernels), range].
+/// Also returns the observations' sorted order (ties by position, as a stable sort).
+fn bandwidths(mus: &[f64], t_low: f64, t_high: f64, settings: ParzenSettings) -> (Vec<f64>, Vec<u32>) {
+    // One integer per observation, (value, position) packed, sorts fastest.
+    let mut keyed: Vec<u128> = mus
+        .iter()
+        .enumerate()
+        .map(|(i, &m)| (u128::from(total_order_key(m) as u64 ^ (1 << 63)) << 64) | (u128::from(tie_scramble(i as u64) as u32) << 32) | i as u128)
+        .collect();
+    keyed.sort_unstable();
+    let order: Vec<u32> = keyed.into_iter().map(|k| k as u32).collect();
+    let m = order.len();
+    let sorted = |pos: usize| {
+        if pos == 0 {
+            t_low
+        } else if pos > m {
+            t_high
+        } else {
+            mus[order[pos - 1] as usize]
+        }
+    };
+    let mut sigmas = vec![0.0; m];
+    for (pos, &idx) in order.iter().enumerate() {
+        let s = pos + 1;
+        let here = sorted(s);
+        sigmas[idx as usize] = (here - sorted(s - 1)).max(sorted(s + 1) - here);
+    }
+    if !settings.consider_endpoints && m >= 2 {
+        sigmas[order[0] as usize] = sorted(2) - sorted(1);
+        sigmas[order[m - 1] as usize] = sorted(m) - sorted(m - 1);
+    }
+    let range = t_high - t_low;
+    let min_sigma = if settings.consider_magic_clip { range / 100.0f64.min(1.0 + (m + 1) as f64) } else { 1e-12 };
+    for s in &mut sigmas {
+        *s = s.clamp(min_sigma, range);
+    }
+    (sigmas, order)
+}
+
 impl NumericDim {
     fn new(dist: &Distribution, observations: &[f64], settings: ParzenSettings) -> Self {
         let (low, high, log, step) = match *dist {
@@ -98,47 +178,50 @@ impl NumericDim {
         let half = step.map_or(0.0, |s| s / 2.0);
         let transform = |x: f64| if log { x.ln() } else { x };
         let (t_low, t_high) = (transform(low - half), transform(high + half));
-        let mus: Vec<f64> = observations.iter().map(|&x| transform(x)).collect();
+        let mut mus: Vec<f64> = observations.iter().map(|&x| transform(x)).collect();
         let range = t_high - t_low;
-
-        // σ_i = larger gap to a neighbour among the sorted observations, with the bounds as
-        // outer neighbours; the outermost observations use their inner gap only.
-        let mut sigmas = vec![0.0; mus.len()];
-        if !mus.is_empty() {
-            let mut order: Vec<usize> = (0..mus.len()).collect();
-            order.sort_by(|&a, &b| mus[a].total_cmp(&mus[b]));
-            let mut sorted = Vec::with_capacity(order.len() + 2);
-            sorted.push(t_low);
-            sorted.extend(order.iter().map(|&i| mus[i]));
-            sorted.push(t_high);
-            let m = order.len();
-            for (pos, &idx) in order.iter().enumerate() {
-                let s = pos + 1;
-                sigmas[idx] = (sorted[s] - sorted[s - 1]).max(sorted[s + 1] - sorted[s]);
-            }
-            if !settings.consider_endpoints && sorted.len() >= 4 {
-                sigmas[order[0]] = sorted[2] - sorted[1];
-                sigmas[order[m - 1]] = sorted[m] - sorted[m - 1];
-            }
-            let min_sigma = if settings.consider_magic_clip { range / 100.0f64.min(1.0 + (mus.len() + 1) as f64) } else { 1e-12 };
-            for s in &mut sigmas {
-                *s = s.clamp(min_sigma, range);
-            }
-        }
-        let mut mus = mus;
+        let (mut sigmas, order) = bandwidths(&mus, t_low, t_high, settings);
         mus.push(0.5 * (t_low + t_high));
         sigmas.push(range);
-        let log_norms: Vec<f64> = mus
-            .iter()
-            .zip(&sigmas)
-            .map(|(mu, sigma)| {
-                let (a, b) = ((t_low - mu) / sigma, (t_high - mu) / sigma);
-                if a < -FAR && b > FAR { 0.0 } else { log_mass_fast(a, b) }
-            })
-            .collect();
         let inv_sigmas: Vec<f64> = sigmas.iter().map(|s| 1.0 / s).collect();
-        let consts = sigmas.iter().zip(&log_norms).map(|(s, n)| -s.ln() - LN_SQRT_2PI - n).collect();
-        NumericDim { log, step, low, high, t_low, t_high, mus, sigmas, log_norms, inv_sigmas, consts }
+        let standardised = |k: usize| ((t_low - mus[k]) * inv_sigmas[k], (t_high - mus[k]) * inv_sigmas[k]);
+        let (consts, grid) = if step.is_none() {
+            // Clipped bandwidths repeat, so their logarithm is taken once.
+            let (mut last_sigma, mut last_ln) = (f64::NAN, f64::NAN);
+            let consts = (0..mus.len())
+                .map(|k| {
+                    if sigmas[k] != last_sigma {
+                        (last_sigma, last_ln) = (sigmas[k], sigmas[k].ln());
+                    }
+                    let (a, b) = standardised(k);
+                    -last_ln - LN_SQRT_2PI - log_norm(a, b)
+                })
+                .collect();
+            (consts, None)
+        } else {
+            // Kernels are visited in sorted order, so equal (μ, σ) pairs are found among the
+            // distinct kernels of the current μ only.
+            let mut grid = GridKernels { of_kernel: vec![0; mus.len()], ..GridKernels::default() };
+            let mut run_start = 0;
+            for k in order.iter().map(|&i| i as usize).chain([mus.len() - 1]) {
+                if grid.mus.last() != Some(&mus[k]) {
+                    run_start = grid.mus.len();
+                }
+                let found = (run_start..grid.mus.len()).find(|&d| grid.mus[d] == mus[k] && grid.inv_sigmas[d] == inv_sigmas[k]);
+                grid.of_kernel[k] = match found {
+                    Some(d) => d as u32,
+                    None => {
+                        let (a, b) = standardised(k);
+                        grid.mus.push(mus[k]);
+                        grid.inv_sigmas.push(inv_sigmas[k]);
+                        grid.log_norms.push(log_norm(a, b));
+                        (grid.mus.len() - 1) as u32
+                    }
+                };
+            }
+            (Vec::new(), Some(grid))
+        };
+        NumericDim { log, step, low, high, t_low, t_high, mus, sigmas, inv_sigmas, consts, grid }
     }
 
     fn sample(&self, k: usize, rng: &mut Rng) -> f64 {
@@ -152,25 +235,22 @@ impl NumericDim {
         }
     }
 
-    /// Adds ln of every kernel's density (or grid-cell mass) at `x` to `terms`.
-    fn add_log_pdf(&self, x: f64, terms: &mut [f64]) {
-        match self.step {
-            None => {
-                let t = if self.log { x.ln() } else { x };
-                for (k, term) in terms.iter_mut().enumerate() {
-                    let z = (t - self.mus[k]) * self.inv_sigmas[k];
-                    *term += self.consts[k] - 0.5 * z * z;
-                }
-            }
-            Some(step) => {
-                let (a, b) = (x - step / 2.0, x + step / 2.0);
-                let (ta, tb) = if self.log { (a.ln(), b.ln()) } else { (a, b) };
-                for (k, term) in terms.iter_mut().enumerate() {
-                    let (mu, inv) = (self.mus[k], self.inv_sigmas[k]);
-                    *term += cell_log_mass((ta - mu) * inv, (tb - mu) * inv) - self.log_norms[k];
-                }
-            }
+    /// Adds ln of every kernel's density at the continuous value `x` to `terms`.
+    fn add_log_density(&self, x: f64, terms: &mut [f64]) {
+        let t = if self.log { x.ln() } else { x };
+        for (((term, mu), inv), c) in terms.iter_mut().zip(&self.mus).zip(&self.inv_sigmas).zip(&self.consts) {
+            let z = (t - mu) * inv;
+            *term += c - 0.5 * z * z;
         }
+    }
+
+    /// ln of each distinct grid kernel's mass on the cell of grid value `x`.
+    fn grid_cell_log_masses(&self, grid: &GridKernels, x: f64, out: &mut Vec<f64>) {
+        let step = self.step.expect("grid parameters have a step");
+        let (a, b) = (x - step / 2.0, x + step / 2.0);
+        let (ta, tb) = if self.log { (a.ln(), b.ln()) } else { (a, b) };
+        out.clear();
+        out.extend(grid.mus.iter().zip(&grid.inv_sigmas).zip(&grid.log_norms).map(|((mu, inv), norm)| cell_log_mass((ta - mu) * inv, (tb - mu) * inv) - norm));
     }
 }
 
@@ -178,13 +258,15 @@ impl CategoricalDim {
     fn new(n_choices: usize, observations: &[f64], prior_weight: f64) -> Self {
         if observations.is_empty() {
             let probs = vec![1.0 / n_choices as f64; n_choices];
-            return CategoricalDim { n_choices, log_probs: probs.iter().map(|p| p.ln()).collect(), probs };
+            return CategoricalDim { n_choices, log_probs: probs.iter().map(|p| p.ln()).collect(), probs, row_of_kernel: vec![0] };
         }
+        // Row c (< n_choices): an observation of choice c, (1 + w/n) there and w/n elsewhere;
+        // row n_choices: the prior, uniform.
         let n_kernels = observations.len() + 1;
         let base = prior_weight / n_kernels as f64;
-        let mut probs = vec![base; n_kernels * n_choices];
-        for (k, &obs) in observations.iter().enumerate() {
-            probs[k * n_choices + obs as usize] += 1.0;
+        let mut probs = vec![base; (n_choices + 1) * n_choices];
+        for c in 0..n_choices {
+            probs[c * n_choices + c] += 1.0;
         }
         for row in probs.chunks_mut(n_choices) {
             let sum: f64 = row.iter().sum();
@@ -192,7 +274,13 @@ impl CategoricalDim {
                 row.iter_mut().for_each(|p| *p /= sum);
             }
         }
-        CategoricalDim { n_choices, log_probs: probs.iter().map(|p| p.ln()).collect(), probs }
+        let row_of_kernel = observations.iter().map(|&c| c as u32).chain([n_choices as u32]).collect();
+        CategoricalDim { n_choices, log_probs: probs.iter().map(|p| p.ln()).collect(), probs, row_of_kernel }
+    }
+
+    fn row(&self, k: usize) -> std::ops::Range<usize> {
+        let r = self.row_of_kernel[k] as usize * self.n_choices;
+        r..r + self.n_choices
     }
 }
 
@@ -224,57 +312,57 @@ impl ParzenEstimator {
                     .iter()
                     .map(|dim| match dim {
                         Dim::Numeric(d) => d.sample(k, rng),
-                        Dim::Categorical(c) => rng.weighted_index(&c.probs[k * c.n_choices..(k + 1) * c.n_choices]) as f64,
+                        Dim::Categorical(c) => rng.weighted_index(&c.probs[c.row(k)]) as f64,
                     })
                     .collect()
             })
             .collect()
     }
 
-    /// ln of the mixture density at each sample. Grid and categorical columns are computed
-    /// once per distinct value (candidates often share them).
+    /// ln of the mixture density at each sample. Grid columns are computed once per distinct
+    /// value (candidates often share them) and per distinct kernel. One sample's terms at a
+    /// time, so that they stay in the L1 cache.
     pub fn log_pdf(&self, samples: &[Vec<f64>]) -> Vec<f64> {
-        let n_kernels = self.weights.len();
-        let mut terms: Vec<Vec<f64>> = vec![self.log_weights.clone(); samples.len()];
-        let mut column = vec![0.0; n_kernels];
-        for (d, dim) in self.dims.iter().enumerate() {
-            match dim {
-                Dim::Numeric(num) if num.step.is_none() => {
-                    for (x, t) in samples.iter().zip(terms.iter_mut()) {
-                        num.add_log_pdf(x[d], t);
+        let mut terms = vec![0.0; self.weights.len()];
+        let mut grid_columns: Vec<Vec<(f64, Vec<f64>)>> = vec![Vec::new(); self.dims.len()];
+        let mut column = Vec::new();
+        samples
+            .iter()
+            .map(|x| {
+                terms.copy_from_slice(&self.log_weights);
+                for ((dim, &v), seen) in self.dims.iter().zip(x).zip(&mut grid_columns) {
+                    match dim {
+                        Dim::Numeric(num) => match &num.grid {
+                            None => num.add_log_density(v, &mut terms),
+                            Some(grid) => {
+                                let i = match seen.iter().position(|(u, _)| *u == v) {
+                                    Some(i) => i,
+                                    None => {
+                                        num.grid_cell_log_masses(grid, v, &mut column);
+                                        seen.push((v, column.clone()));
+                                        seen.len() - 1
+                                    }
+                                };
+                                let masses = &seen[i].1;
+                                terms.iter_mut().zip(&grid.of_kernel).for_each(|(a, &g)| *a += masses[g as usize]);
+                            }
+                        },
+                        Dim::Categorical(c) => {
+                            let col = &c.log_probs[v as usize..];
+                            terms.iter_mut().zip(&c.row_of_kernel).for_each(|(a, &r)| *a += col[r as usize * c.n_choices]);
+                        }
                     }
                 }
-                _ => {
-                    let mut done: Vec<(f64, Vec<f64>)> = Vec::new();
-                    for (x, t) in samples.iter().zip(terms.iter_mut()) {
-                        let v = x[d];
-                        if let Some((_, col)) = done.iter().find(|(u, _)| *u == v) {
-                            t.iter_mut().zip(col).for_each(|(a, b)| *a += b);
-                            continue;
-                        }
-                        match dim {
-                            Dim::Numeric(num) => {
-                                column.iter_mut().for_each(|c| *c = 0.0);
-                                num.add_log_pdf(v, &mut column);
-                            }
-                            Dim::Categorical(c) => {
-                                let idx = v as usize;
-                                column.iter_mut().enumerate().for_each(|(k, out)| *out = c.log_probs[k * c.n_choices + idx]);
-                            }
-                        }
-                        t.iter_mut().zip(&column).for_each(|(a, b)| *a += b);
-                        done.push((v, column.clone()));
-                    }
-                }
-            }
-        }
-        terms.iter().map(|t| log_sum_exp(t)).collect()
+                log_sum_exp(&terms)
+            })
+            .collect()
     }
 }
 
 /// ln Σ e^t, skipping terms that cannot change the sum in double precision.
 fn log_sum_exp(terms: &[f64]) -> f64 {
-    let max = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    // Terms are never NaN, so a plain comparison (which vectorises) gives f64::max's result.
+    let max = terms.iter().fold(f64::NEG_INFINITY, |m, &t| if t > m { t } else { m });
     if !max.is_finite() {
         return max;
     }
@@ -321,6 +409,23 @@ mod tests {
         // Mixture weights [1/2, 1/2] → p(1) = 0.5·0.6 + 0.5/3.
         let lp = pe.log_pdf(&[vec![1.0]])[0];
         assert!((lp.exp() - (0.3 + 0.5 / 3.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn tied_observations_share_optunas_bandwidths_in_scrambled_order() {
+        // Six observations at 4 between neighbours at 1 and 9 in [0, 10]: sorted, the first tie
+        // gets the gap to its left (3), the last the gap to its right (5), the middle ones 0,
+        // clipped to 10 / min(100, 1 + 9) = 1.
+        let mus = [1.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 9.0];
+        let (sigmas, order) = bandwidths(&mus, 0.0, 10.0, SETTINGS);
+        let mut tied: Vec<f64> = sigmas[1..7].to_vec();
+        tied.sort_by(f64::total_cmp);
+        assert_eq!(tied, vec![1.0, 1.0, 1.0, 1.0, 3.0, 5.0]);
+        assert_eq!((sigmas[0], sigmas[7]), (3.0, 5.0));
+        assert_eq!((order[0], order[7]), (0, 7));
+        // Which tie is widest must not follow trial age (older trials weigh less).
+        let tie_order: Vec<u32> = order[1..7].to_vec();
+        assert!(tie_order != [1, 2, 3, 4, 5, 6] && tie_order != [6, 5, 4, 3, 2, 1], "{tie_order:?}");
     }
 
     #[test]
