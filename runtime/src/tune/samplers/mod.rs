@@ -28,7 +28,8 @@ pub const RELATIVE_PARAMS_ATTR: &str = "relative_params";
 pub struct SampleContext<'a> {
     pub study_name: &'a str,
     pub direction: Direction,
-    /// All trials of the study, including the one being sampled.
+    /// The trials to learn from, including the one being sampled: all of the study's, or under
+    /// Hyperband those of its bracket (`Sampler::learns_per_bracket`).
     pub trials: &'a [Arc<FrozenTrial>],
     /// The trial being sampled.
     pub number: u64,
@@ -57,6 +58,12 @@ pub trait Sampler: Send + Sync {
     /// True when the sampler has nothing left to propose (a finished grid).
     fn is_exhausted(&self, _ctx: &SampleContext<'_>) -> bool {
         false
+    }
+
+    /// Whether, under a pruner with brackets (Hyperband), the sampler sees only the trials of the
+    /// bracket of the trial it samples for (`SampleContext::trials` is then a subset).
+    fn learns_per_bracket(&self) -> bool {
+        true
     }
 }
 
@@ -88,7 +95,9 @@ impl IntersectionCache {
             seen.clear();
             *space = None;
         }
-        seen.resize(seen.len().max(ctx.trials.len()), false);
+        // Trials are indexed by number: `ctx.trials` may be a subset (a Hyperband bracket).
+        let needed = ctx.trials.iter().map(|t| t.number as usize + 1).max().unwrap_or(0);
+        seen.resize(seen.len().max(needed), false);
         for trial in ctx.trials.iter().filter(|t| matches!(t.state, TrialState::Complete | TrialState::Pruned)) {
             if std::mem::replace(&mut seen[trial.number as usize], true) {
                 continue;
