@@ -6,6 +6,7 @@
 //! liar puts running trials in the bad group so parallel workers spread out.
 
 mod parzen;
+mod row_cache;
 
 pub use parzen::{ParzenEstimator, ParzenSettings};
 
@@ -16,6 +17,7 @@ use crate::tune::frozen::{FrozenTrial, TrialState};
 use crate::tune::rng::{Rng, hash_str};
 use crate::tune::search_space::SearchSpace;
 use indexmap::IndexMap;
+use row_cache::RowCache;
 use std::cmp::Ordering;
 
 /// Stream id of the joint draw (parameter streams use the name's hash).
@@ -25,6 +27,7 @@ const RELATIVE_STREAM: u64 = 0x7265_6c61_7469_7665;
 #[derive(Debug)]
 pub struct TpeSampler {
     space_cache: IntersectionCache,
+    rows: RowCache,
     seed: u64,
     pub n_startup_trials: usize,
     pub n_ei_candidates: usize,
@@ -98,6 +101,7 @@ impl TpeSampler {
     pub fn new(seed: Option<u64>) -> Self {
         TpeSampler {
             space_cache: IntersectionCache::default(),
+            rows: RowCache::default(),
             seed: seed.unwrap_or_else(entropy_seed),
             n_startup_trials: 10,
             n_ei_candidates: 24,
@@ -123,28 +127,36 @@ impl TpeSampler {
             n_finished: 0,
         };
         let mut n_rows = 0;
-        for trial in ctx.trials.iter().filter(|t| t.number != ctx.number) {
-            let Some(score) = self.score(trial, sign) else { continue };
-            obs.scores.push(score);
-            obs.running.push(trial.state == TrialState::Running);
-            if trial.state != TrialState::Running {
-                obs.n_finished += 1;
-            }
-            // Push column by column; a trial missing a parameter is taken back out.
-            let mut complete = true;
-            for (i, name) in names.iter().enumerate() {
-                match internal_value(trial, name, i) {
-                    Some(v) => obs.values[i].push(v),
-                    None => {
-                        obs.values[..i].iter_mut().for_each(|c| c.truncate(n_rows));
-                        complete = false;
-                        break;
-                    }
+        // Finished trials come from the cache; running ones are read on every ask (their
+        // jointly drawn values come and go).
+        let read = |trial: &FrozenTrial| {
+            let score = self.score(trial, sign);
+            let values = score.and_then(|_| names.iter().enumerate().map(|(i, name)| internal_value(trial, name, i)).collect());
+            (score, values)
+        };
+        self.rows.with_table(ctx.study_name, names, |table| {
+            for trial in ctx.trials.iter().filter(|t| t.number != ctx.number) {
+                let fresh;
+                let (score, values) = if trial.state.is_finished() {
+                    let row = table.finished_row(trial, || read(trial));
+                    (row.score, row.values.as_deref())
+                } else {
+                    fresh = read(trial);
+                    (fresh.0, fresh.1.as_deref())
+                };
+                let Some(score) = score else { continue };
+                obs.scores.push(score);
+                obs.running.push(trial.state == TrialState::Running);
+                if trial.state != TrialState::Running {
+                    obs.n_finished += 1;
                 }
+                obs.row.push(values.map(|values| {
+                    obs.values.iter_mut().zip(values).for_each(|(column, &v)| column.push(v));
+                    n_rows += 1;
+                    n_rows - 1
+                }));
             }
-            obs.row.push(complete.then_some(n_rows));
-            n_rows += usize::from(complete);
-        }
+        });
         obs
     }
 
@@ -259,5 +271,24 @@ mod tests {
         assert_eq!(below.iter().map(|&r| obs.values[0][r]).collect::<Vec<_>>(), vec![0.05]);
         assert_eq!(above.len(), 10);
         assert_eq!(obs.values[0][*above.last().unwrap()], 0.9);
+    }
+
+    #[test]
+    fn cached_rows_follow_trials_that_change() {
+        // One sampler asked three times: a running trial that then completes, and a finished
+        // trial handed out as a different `Arc` (another study of the same name) must be re-read.
+        let sampler = TpeSampler::new(Some(1));
+        let mut trials: Vec<Arc<FrozenTrial>> = (0..3).map(|i| trial(i, TrialState::Complete, Some(i as f64), Some(0.1 * i as f64))).collect();
+        trials.push(trial(3, TrialState::Running, None, Some(0.7)));
+        let ask = |trials: &[Arc<FrozenTrial>]| {
+            let ctx = SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials, number: 99 };
+            let obs = sampler.observations(&ctx, &["y"]);
+            (obs.n_finished, obs.values[0].clone())
+        };
+        assert_eq!(ask(&trials), (3, vec![0.0, 0.1, 0.2, 0.7]));
+        trials[3] = trial(3, TrialState::Complete, Some(-1.0), Some(0.8));
+        assert_eq!(ask(&trials), (4, vec![0.0, 0.1, 0.2, 0.8]));
+        trials[1] = trial(1, TrialState::Complete, Some(1.0), Some(0.5));
+        assert_eq!(ask(&trials), (4, vec![0.0, 0.5, 0.2, 0.8]));
     }
 }

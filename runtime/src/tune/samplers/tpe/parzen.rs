@@ -141,24 +141,16 @@ fn bandwidths(mus: &[f64], t_low: f64, t_high: f64, settings: ParzenSettings) ->
     keyed.sort_unstable();
     let order: Vec<u32> = keyed.into_iter().map(|k| k as u32).collect();
     let m = order.len();
-    let sorted = |pos: usize| {
-        if pos == 0 {
-            t_low
-        } else if pos > m {
-            t_high
-        } else {
-            mus[order[pos - 1] as usize]
-        }
-    };
+    // The sorted observations between the bounds: sorted[s] for s in 1..=m, bounds at 0 and m + 1.
+    let sorted: Vec<f64> = std::iter::once(t_low).chain(order.iter().map(|&i| mus[i as usize])).chain([t_high]).collect();
     let mut sigmas = vec![0.0; m];
-    for (pos, &idx) in order.iter().enumerate() {
-        let s = pos + 1;
-        let here = sorted(s);
-        sigmas[idx as usize] = (here - sorted(s - 1)).max(sorted(s + 1) - here);
+    for (&idx, w) in order.iter().zip(sorted.windows(3)) {
+        let here = w[1];
+        sigmas[idx as usize] = (here - w[0]).max(w[2] - here);
     }
     if !settings.consider_endpoints && m >= 2 {
-        sigmas[order[0] as usize] = sorted(2) - sorted(1);
-        sigmas[order[m - 1] as usize] = sorted(m) - sorted(m - 1);
+        sigmas[order[0] as usize] = sorted[2] - sorted[1];
+        sigmas[order[m - 1] as usize] = sorted[m] - sorted[m - 1];
     }
     let range = t_high - t_low;
     let min_sigma = if settings.consider_magic_clip { range / 100.0f64.min(1.0 + (m + 1) as f64) } else { 1e-12 };
@@ -326,6 +318,7 @@ impl ParzenEstimator {
         let mut terms = vec![0.0; self.weights.len()];
         let mut grid_columns: Vec<Vec<(f64, Vec<f64>)>> = vec![Vec::new(); self.dims.len()];
         let mut column = Vec::new();
+        let mut category_column: Vec<f64> = Vec::new();
         samples
             .iter()
             .map(|x| {
@@ -348,8 +341,11 @@ impl ParzenEstimator {
                             }
                         },
                         Dim::Categorical(c) => {
-                            let col = &c.log_probs[v as usize..];
-                            terms.iter_mut().zip(&c.row_of_kernel).for_each(|(a, &r)| *a += col[r as usize * c.n_choices]);
+                            // The column of choice `v`, one entry per row, gathered once so
+                            // that the kernel loop indexes by row without a multiplication.
+                            category_column.clear();
+                            category_column.extend(c.log_probs.iter().skip(v as usize).step_by(c.n_choices));
+                            terms.iter_mut().zip(&c.row_of_kernel).for_each(|(a, &r)| *a += category_column[r as usize]);
                         }
                     }
                 }
