@@ -89,8 +89,8 @@ impl Pruner for BoxedPruner {
     fn prune(&self, ctx: &kfp_runtime::tune::PruneContext<'_>, t: &FrozenTrial) -> kfp_runtime::tune::PruneDecision {
         self.0.prune(ctx, t)
     }
-    fn bracket_of(&self, ctx: &kfp_runtime::tune::PruneContext<'_>, number: u64) -> Option<usize> {
-        self.0.bracket_of(ctx, number)
+    fn brackets(&self, ctx: &kfp_runtime::tune::PruneContext<'_>) -> Option<Vec<usize>> {
+        self.0.brackets(ctx)
     }
 }
 

@@ -290,9 +290,10 @@ impl Study {
     /// one bracket's pruned trials are not comparable with another's.
     pub(crate) fn sampling_peers<'h>(&self, history: &'h [Arc<FrozenTrial>], number: u64) -> Cow<'h, [Arc<FrozenTrial>]> {
         let ctx = PruneContext { study_name: &self.name, direction: self.direction, trials: history };
-        match self.pruner.bracket_of(&ctx, number) {
-            Some(bracket) if self.sampler.learns_per_bracket() => {
-                Cow::Owned(history.iter().filter(|t| self.pruner.bracket_of(&ctx, t.number) == Some(bracket)).cloned().collect())
+        match self.pruner.brackets(&ctx) {
+            Some(brackets) if self.sampler.learns_per_bracket() => {
+                let mine = brackets[number as usize];
+                Cow::Owned(history.iter().filter(|t| brackets[t.number as usize] == mine).cloned().collect())
             }
             _ => Cow::Borrowed(history),
         }

@@ -141,29 +141,32 @@ impl HyperbandPruner {
         }
         self.budgets.len() - 1
     }
+
+    /// The brackets of trials `0..upto` of `study_name`, memoised: a trial's bracket never
+    /// changes, and hashing every trial's name on every call would cost more than sampling.
+    fn brackets_upto(&self, study_name: &str, upto: usize) -> Vec<usize> {
+        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        if memo.0 != study_name {
+            *memo = (study_name.to_owned(), Vec::new());
+        }
+        for n in memo.1.len()..upto {
+            let b = self.bracket(study_name, n as u64);
+            memo.1.push(b);
+        }
+        memo.1[..upto].to_vec()
+    }
 }
 
 impl Pruner for HyperbandPruner {
     fn prune(&self, ctx: &PruneContext<'_>, trial: &FrozenTrial) -> PruneDecision {
-        let brackets = {
-            let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-            if memo.0 != ctx.study_name {
-                *memo = (ctx.study_name.to_owned(), Vec::new());
-            }
-            let upto = ctx.trials.len().max(trial.number as usize + 1);
-            for n in memo.1.len()..upto {
-                let b = self.bracket(ctx.study_name, n as u64);
-                memo.1.push(b);
-            }
-            memo.1.clone()
-        };
+        let brackets = self.brackets_upto(ctx.study_name, ctx.trials.len().max(trial.number as usize + 1));
         let k = brackets[trial.number as usize];
         let peers: Vec<&FrozenTrial> = ctx.trials.iter().map(AsRef::as_ref).filter(|t| brackets[t.number as usize] == k).collect();
         self.brackets[k].judge(ctx.direction, &peers, trial)
     }
 
-    fn bracket_of(&self, ctx: &PruneContext<'_>, number: u64) -> Option<usize> {
-        Some(self.bracket(ctx.study_name, number))
+    fn brackets(&self, ctx: &PruneContext<'_>) -> Option<Vec<usize>> {
+        Some(self.brackets_upto(ctx.study_name, ctx.trials.len()))
     }
 }
 
