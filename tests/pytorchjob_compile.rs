@@ -9,7 +9,6 @@ use kfp::app::{CompileArgs, DeployArgs, compile_deploy};
 use kfp::compiler::compile::{CompileOptions, LAUNCH_FLAG, LaunchSpec, compile};
 use kfp::prelude::*;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 
 /// Prepares the data on one machine.
 #[component(image = "ghcr.io/acme/trainer:0.1", binary = "/opt/app/pipelines")]
@@ -79,31 +78,14 @@ fn an_accelerator_count_other_than_nproc_per_node_is_refused() {
     );
 }
 
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("kfp-pytorchjob-compile-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn compile_args() -> CompileArgs {
     CompileArgs { out: "unused".into(), pipelines: vec![], list: false, check: false, disable_caching: false }
 }
 
 #[test]
 fn compile_pytorchjob_writes_a_valid_manifest_that_runs_the_irs_binary() {
-    let scratch = Scratch::new("manifest");
-    let dir = scratch.0.join("jobs");
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("jobs");
     let deploy = DeployArgs { pytorchjob: Some(dir.clone()), ..Default::default() };
     let lines = compile_deploy(&[&ddp_pipeline], &compile_args(), &deploy).unwrap();
     assert_eq!(lines, [dir.join("ddp-pipeline-1-train.yaml").display().to_string()]);
@@ -125,8 +107,8 @@ fn compile_pytorchjob_writes_a_valid_manifest_that_runs_the_irs_binary() {
 
 #[test]
 fn compile_dockerfile_builds_the_binary_at_the_path_and_image_the_ir_names() {
-    let scratch = Scratch::new("dockerfile");
-    let path = scratch.0.join("Dockerfile");
+    let scratch = tempfile::tempdir().unwrap();
+    let path = scratch.path().join("Dockerfile");
     let deploy = DeployArgs {
         dockerfile: Some(path.clone()),
         package: Some("acme-pipelines".into()),
@@ -150,11 +132,11 @@ fn compile_dockerfile_builds_the_binary_at_the_path_and_image_the_ir_names() {
 
 #[test]
 fn compile_pytorchjob_without_a_distributed_component_is_an_error() {
-    let scratch = Scratch::new("none");
-    let deploy = DeployArgs { pytorchjob: Some(scratch.0.join("jobs")), ..Default::default() };
+    let scratch = tempfile::tempdir().unwrap();
+    let deploy = DeployArgs { pytorchjob: Some(scratch.path().join("jobs")), ..Default::default() };
     let error = compile_deploy(&[&plain_pipeline], &compile_args(), &deploy).unwrap_err();
     assert!(error.to_string().contains("no selected pipeline has a distributed component"), "{error}");
-    assert!(!scratch.0.join("jobs").exists());
+    assert!(!scratch.path().join("jobs").exists());
 }
 
 #[pipeline(name = "plain")]

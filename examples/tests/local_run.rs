@@ -26,6 +26,11 @@ impl Drop for Scratch {
     }
 }
 
+/// How task `task` (its path in the run) ended, if it appears in the run at all.
+fn task_status(summary: &RunSummary, task: &str) -> Option<&'static str> {
+    summary.tasks.iter().find(|t| t.task == task).map(|t| t.status)
+}
+
 fn compile(out: &Path, pipeline: &str) -> PathBuf {
     let args = CompileArgs {
         out: out.to_owned(),
@@ -124,7 +129,7 @@ fn control_flow_pipeline_runs_locally() {
     let scratch = Scratch::new("control-flow");
     let file = compile(&scratch.0.join("compiled"), "control-flow");
     let summary = run_locally(&file, &scratch.0.join("root"), &[r#"words=["a","b"]"#]);
-    let run = summary.run_dir;
+    let run = &summary.run_dir;
     let output = |task: &str| read(run.join(task).join("outputs/Output"));
     assert_eq!(output("exit-handler-1/flip-coin"), "heads");
     // If(heads) ran; the elif and else branches were skipped.
@@ -132,13 +137,7 @@ fn control_flow_pipeline_runs_locally() {
         output("exit-handler-1/condition-branches-2/condition-3/echo"),
         "heads"
     );
-    let status = |task: &str| {
-        summary
-            .tasks
-            .iter()
-            .find(|t| t.task == task)
-            .map(|t| t.status)
-    };
+    let status = |task: &str| task_status(&summary, task);
     assert_eq!(
         status("exit-handler-1/condition-branches-2/condition-4"),
         Some("skipped")
@@ -194,13 +193,7 @@ fn branch_outputs_pipeline_takes_the_output_of_the_branch_that_ran() {
         let root = scratch.0.join(format!("root-{seed}"));
         let summary = run_locally(&file, &root, &[&format!("seed={seed}")]);
         let run = &summary.run_dir;
-        let status = |task: &str| {
-            summary
-                .tasks
-                .iter()
-                .find(|t| t.task == task)
-                .map(|t| t.status)
-        };
+        let status = |task: &str| task_status(&summary, task);
         assert_eq!(
             status(&format!("condition-branches-1/{skipped}")),
             Some("skipped"),

@@ -37,6 +37,16 @@ pub struct DagState {
     pub failed: HashMap<String, String>,
 }
 
+impl DagState {
+    /// The outputs of `producer`, which input `input` of `task_path` reads: an error when the
+    /// producer has not run (the graph's dependencies should have made it run first).
+    fn producer(&self, task_path: &str, input: &str, producer: &str) -> Result<&Bindings, LocalError> {
+        self.completed
+            .get(producer)
+            .ok_or_else(|| LocalError::task(task_path, format!("input '{input}': producer task '{producer}' has not run")))
+    }
+}
+
 /// The task's inputs from its wiring: constants, the enclosing DAG's inputs, upstream outputs,
 /// upstream final states (exit handlers), each through its expression selector if any.
 pub fn resolve_task_inputs(
@@ -46,7 +56,6 @@ pub fn resolve_task_inputs(
     state: &DagState,
     run: &RunInfo<'_>,
 ) -> Result<Bindings, LocalError> {
-    let completed = &state.completed;
     let mut inputs = Bindings::default();
     for (name, spec) in &task.inputs.parameters {
         // A null feeding an optional input is skipped, as the driver does.
@@ -60,15 +69,7 @@ pub fn resolve_task_inputs(
         let artifacts = match source {
             TaskInputArtifact::ComponentInputArtifact(input) => scope.artifacts.get(input).cloned(),
             TaskInputArtifact::TaskOutputArtifact(output) => {
-                let producer = completed.get(&output.producer_task).ok_or_else(|| {
-                    LocalError::task(
-                        task_path,
-                        format!(
-                            "input '{name}': producer task '{}' has not run",
-                            output.producer_task
-                        ),
-                    )
-                })?;
+                let producer = state.producer(task_path, name, &output.producer_task)?;
                 producer.artifacts.get(&output.output_artifact_key).cloned()
             }
         };
@@ -99,15 +100,7 @@ pub fn resolve_parameter(
         }
         TaskInputParameter::ComponentInputParameter(input) => scope.parameters.get(input).cloned(),
         TaskInputParameter::TaskOutputParameter(output) => {
-            let producer = state.completed.get(&output.producer_task).ok_or_else(|| {
-                LocalError::task(
-                    task_path,
-                    format!(
-                        "input '{name}': producer task '{}' has not run",
-                        output.producer_task
-                    ),
-                )
-            })?;
+            let producer = state.producer(task_path, name, &output.producer_task)?;
             // A producer skipped by its condition has no outputs: the input stays unset.
             producer
                 .parameters

@@ -489,14 +489,7 @@ impl<'a> Run<'a> {
             artifacts: [(output, vec![artifact])].into(),
             ..Bindings::default()
         };
-        self.progress
-            .finished(path, Outcome::Succeeded, Duration::ZERO);
-        self.record(
-            task_dir,
-            TaskRecord::new(path, Outcome::Succeeded, task_dir),
-            Some(&outputs),
-        )?;
-        Ok(outputs)
+        self.succeeded_at_once(path, task_dir, outputs)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -717,13 +710,13 @@ impl Run<'_> {
                 .map_err(|c| LocalError::task(path, c))?;
             Bindings::default()
         };
-        self.progress
-            .finished(path, Outcome::Succeeded, Duration::ZERO);
-        self.record(
-            task_dir,
-            TaskRecord::new(path, Outcome::Succeeded, task_dir),
-            Some(&outputs),
-        )?;
+        self.succeeded_at_once(path, task_dir, outputs)
+    }
+
+    /// Reports and records a step that ran inside the runner (an importer, a volume step).
+    fn succeeded_at_once(&self, path: &str, task_dir: &Path, outputs: Bindings) -> Result<Bindings, LocalError> {
+        self.progress.finished(path, Outcome::Succeeded, Duration::ZERO);
+        self.record(task_dir, TaskRecord::new(path, Outcome::Succeeded, task_dir), Some(&outputs))?;
         Ok(outputs)
     }
 
