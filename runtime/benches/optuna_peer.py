@@ -86,7 +86,7 @@ def quiet():
 
 def stats(values):
     q25, q50, q75 = np.percentile(np.asarray(values, dtype=float), [25, 50, 75])
-    return {"median": float(q50), "q25": float(q25), "q75": float(q75)}
+    return {"median": float(q50), "q25": float(q25), "q75": float(q75), "values": [float(v) for v in values]}
 
 
 def suite_job(job):
@@ -184,10 +184,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--parts", default="suite,overhead,prune,prune_budget")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--seeds", type=int, help="how many seeds (default 20, 3 with --quick)")
+    ap.add_argument("--seed-base", type=int, default=0)
     args = ap.parse_args()
     quiet()
     parts = args.parts.split(",")
-    seeds = list(range(3 if args.quick else 20))
+    n_seeds = args.seeds if args.seeds is not None else (3 if args.quick else 20)
+    seeds = list(range(args.seed_base, args.seed_base + n_seeds))
     n = 30 if args.quick else 100
     result = {"optuna": optuna.__version__}
     with multiprocessing.get_context("fork").Pool(2) as pool:

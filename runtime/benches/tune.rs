@@ -1,7 +1,7 @@
 //! `cargo bench -p kfp-runtime --bench tune [-- --quick] [-- --parts suite,overhead,prune] [-- --no-optuna]`
 //! Narrower runs while iterating: `--samplers tpe_default`, `--problems branin,mlp_mixed`,
-//! `--seeds 40 --seed-base 1000` (seeds 1000..1039; the Optuna side keeps its seeds 0..19),
-//! `--trials 50`, `--overhead-trials 1000 --repeats 1`, `--traces FILE` (also writes each
+//! `--seeds 100 --seed-base 1000` (seeds 1000..1099, on both sides: 20 seeds give noisy medians),
+//! `--pruners median,hyperband`, `--trials 50`, `--overhead-trials 1000 --repeats 1`, `--traces FILE` (also writes each
 //! seed's regret after trials 1..n as JSON). `--optuna-quality-from FILE` takes Optuna's
 //! quality side from a saved run (e.g. the baseline's `optuna_baseline.json`; seeded Optuna runs
 //! are deterministic) instead of a fresh one; timings always run live.
@@ -28,11 +28,13 @@ use std::time::Instant;
 const SUITE_SAMPLERS: [&str; 3] = ["tpe_default", "tpe_univariate", "random"];
 const OVERHEAD_SAMPLERS: [&str; 3] = ["tpe_univariate", "tpe_multivariate", "random"];
 const PRUNE_SAMPLERS: [&str; 2] = ["tpe_default", "random"];
-const PRUNERS: [&str; 3] = ["none", "median", "hyperband"];
+/// `*_unprotected` are Optuna's rules exactly (`protect_best = 0`), run on our side only.
+const PRUNERS: [&str; 5] = ["none", "median", "hyperband", "median_unprotected", "hyperband_unprotected"];
 
 struct Config {
     seeds: Vec<u64>,
     samplers: Vec<String>,
+    pruners: Vec<&'static str>,
     problems: Vec<Problem>,
     n_trials: usize,
     overhead_ns: Vec<usize>,
@@ -67,6 +69,12 @@ fn pruner(name: &str) -> Box<dyn Pruner> {
         "none" => Box::new(NopPruner),
         "median" => Box::new(MedianPruner::default()),
         "hyperband" => Box::new(HyperbandPruner::new(1, N_EPOCHS, 3, None).expect("valid settings")),
+        "median_unprotected" => Box::new(MedianPruner::optuna()),
+        "hyperband_unprotected" => {
+            let mut hyperband = HyperbandPruner::new(1, N_EPOCHS, 3, None).expect("valid settings");
+            hyperband.protect_best = 0;
+            Box::new(hyperband)
+        }
         other => panic!("unknown pruner {other}"),
     }
 }
@@ -118,7 +126,19 @@ fn quantiles(values: &[f64]) -> [f64; 3] {
 
 fn q_json(values: &[f64]) -> Value {
     let [m, a, b] = quantiles(values);
-    json!({"median": m, "q25": a, "q75": b})
+    json!({"median": m, "q25": a, "q75": b, "values": values})
+}
+
+/// The chance that a seed of ours ends lower than a seed of Optuna's (ties count half): 0.5 is
+/// a tie in distribution. Medians of 20 seeds move a lot between seed sets; this does not.
+fn chance_lower(rust: &Value, optuna: &Value) -> String {
+    let values = |v: &Value| v["values"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect::<Vec<f64>>());
+    let (Some(r), Some(o)) = (values(rust), values(optuna)) else { return "-".into() };
+    if r.is_empty() || o.is_empty() {
+        return "-".into();
+    }
+    let wins: f64 = r.iter().flat_map(|x| o.iter().map(move |y| if x < y { 1.0 } else if x == y { 0.5 } else { 0.0 })).sum();
+    format!("{:.2}", wins / (r.len() * o.len()) as f64)
 }
 
 /// Runs jobs on all cores, keeping results in job order.
@@ -253,12 +273,12 @@ fn prune_job(sampler_name: &str, pruner_name: &str, seed: u64, n_trials: Option<
 
 fn run_prune(cfg: &Config, n_trials: Option<usize>) -> Value {
     let jobs: Vec<(&str, &str, u64)> =
-        PRUNE_SAMPLERS.iter().flat_map(|s| PRUNERS.iter().flat_map(move |p| cfg.seeds.iter().map(move |seed| (*s, *p, *seed)))).collect();
+        cfg.pick(&PRUNE_SAMPLERS).into_iter().flat_map(|s| cfg.pruners.iter().flat_map(move |p| cfg.seeds.iter().map(move |seed| (s, *p, *seed)))).collect();
     let results = parallel(&jobs, |(s, p, seed)| prune_job(s, p, *seed, n_trials, cfg.budget));
     let mut out = serde_json::Map::new();
-    for s in PRUNE_SAMPLERS {
+    for s in cfg.pick(&PRUNE_SAMPLERS) {
         let mut by_p = serde_json::Map::new();
-        for p in PRUNERS {
+        for &p in &cfg.pruners {
             let mine: Vec<&PruneRun> = jobs.iter().zip(&results).filter(|((js, jp, _), _)| *js == s && *jp == p).map(|(_, r)| r).collect();
             let fin: Vec<f64> = mine.iter().map(|r| r.1.last().map_or(f64::INFINITY, |x| x.1)).collect();
             let mut row = json!({
@@ -312,6 +332,8 @@ fn spawn_peer(cfg: &Config, parts: &str) -> Result<std::process::Child, String> 
     if cfg.quick {
         cmd.arg("--quick");
     }
+    let (first, count) = (cfg.seeds.first().copied().unwrap_or(0), cfg.seeds.len());
+    cmd.args(["--seed-base", &first.to_string(), "--seeds", &count.to_string()]);
     cmd.spawn().map_err(|e| format!("cannot start optuna_peer.py: {e}"))
 }
 
@@ -352,14 +374,21 @@ fn ratio(optuna: &Value, rust: &Value) -> String {
 
 fn print_suite(rust: &Value, optuna: &Value, cfg: &Config) {
     println!("\n### Regret to the known optimum: median [q25, q75] over {} seeds (lower is better)\n", cfg.seeds.len());
-    println!("| problem | sampler | trials | Rust regret | Optuna 5.0.0 regret | Optuna/Rust (median) |");
-    println!("|---|---|---|---|---|---|");
+    println!("| problem | sampler | trials | Rust regret | Optuna 5.0.0 regret | Optuna/Rust (median) | P(Rust < Optuna) |");
+    println!("|---|---|---|---|---|---|---|");
     for &problem in &cfg.problems {
         for s in cfg.pick(&SUITE_SAMPLERS) {
             for c in [25usize, 50, 100].into_iter().filter(|c| *c <= cfg.n_trials) {
                 let key = format!("regret@{c}");
                 let (r, o) = (&rust[problem.name()][s][&key], &optuna[problem.name()][s][&key]);
-                println!("| {} | {s} | {c} | {} | {} | {} |", problem.name(), cell(r, true), cell(o, true), ratio(&o["median"], &r["median"]));
+                println!(
+                    "| {} | {s} | {c} | {} | {} | {} | {} |",
+                    problem.name(),
+                    cell(r, true),
+                    cell(o, true),
+                    ratio(&o["median"], &r["median"]),
+                    chance_lower(r, o)
+                );
             }
         }
     }
@@ -386,23 +415,28 @@ fn print_overhead(rust: &Value, optuna: &Value, cfg: &Config) {
     }
 }
 
-fn print_prune(title: &str, rust: &Value, optuna: &Value) {
+fn print_prune(title: &str, rust: &Value, optuna: &Value, cfg: &Config) {
     println!("\n### {title}\n");
-    println!("| sampler | pruner | side | trials run | epochs | completed | best final value | regret | best ≤300 ep | best ≤1000 ep |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    for s in PRUNE_SAMPLERS {
-        for p in PRUNERS {
-            for (side, v) in [("Rust", &rust[s][p]), ("Optuna", &optuna[s][p])] {
+    println!("| sampler | pruner | side | trials run | epochs | completed | best final value | P(Rust < Optuna) | regret | best ≤300 ep | best ≤1000 ep |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for s in cfg.pick(&PRUNE_SAMPLERS) {
+        for &p in &cfg.pruners {
+            // Against Optuna's same pruner (it has only the unprotected rule).
+            let optuna_rule = p.trim_end_matches("_unprotected");
+            let chance = chance_lower(&rust[s][p]["best_final"], &optuna[s][optuna_rule]["best_final"]);
+            let optuna_row = if p == optuna_rule { &optuna[s][p] } else { &Value::Null };
+            for (side, v) in [("Rust", &rust[s][p]), ("Optuna", optuna_row)] {
                 if v.is_null() {
                     continue;
                 }
                 let med = |k: &str| v[k]["median"].as_f64().map_or("-".into(), |x| format!("{x:.0}"));
                 println!(
-                    "| {s} | {p} | {side} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {s} | {p} | {side} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     med("n_trials"),
                     med("total_epochs"),
                     med("n_complete"),
                     cell(&v["best_final"], false),
+                    if side == "Rust" { chance.as_str() } else { "" },
                     cell(&v["regret_final"], true),
                     cell(&v["best_within_300_epochs"], false),
                     cell(&v["best_within_1000_epochs"], false)
@@ -427,6 +461,10 @@ fn main() {
     let cfg = Config {
         seeds: (seed_base..seed_base + number("--seeds").unwrap_or(if quick { 3 } else { 20 })).collect(),
         samplers: list("--samplers"),
+        pruners: match list("--pruners") {
+            names if names.is_empty() => PRUNERS.to_vec(),
+            names => names.iter().map(|n| *PRUNERS.iter().find(|p| *p == n).unwrap_or_else(|| panic!("--pruners: unknown pruner `{n}`"))).collect(),
+        },
         problems,
         n_trials: number("--trials").map_or(if quick { 30 } else { 100 }, |n| n as usize),
         overhead_ns: match list("--overhead-trials") {
@@ -485,7 +523,7 @@ fn main() {
         print_overhead(overhead, &optuna_overhead["overhead"], &cfg);
     }
     if let Some((fixed, budget)) = &prune {
-        print_prune(&format!("Pruning, {} trials (27-epoch curves; f* = {CURVE_OPTIMUM:.6})", cfg.n_trials), fixed, &optuna_quality["prune"]);
-        print_prune(&format!("Pruning at equal compute ({} epochs)", cfg.budget), budget, &optuna_quality["prune_budget"]);
+        print_prune(&format!("Pruning, {} trials (27-epoch curves; f* = {CURVE_OPTIMUM:.6})", cfg.n_trials), fixed, &optuna_quality["prune"], &cfg);
+        print_prune(&format!("Pruning at equal compute ({} epochs)", cfg.budget), budget, &optuna_quality["prune_budget"], &cfg);
     }
 }

@@ -264,6 +264,31 @@ fn tpe_beats_random_on_a_quadratic() {
 }
 
 #[test]
+fn tpe_start_up_trials_cover_every_stratum_of_every_range() {
+    // The first 10 trials form a Latin hypercube: one per tenth of each range (log ranges in
+    // log space); Optuna's uniform start-up leaves some tenths empty and others doubled.
+    let study = Study::builder().sampler(TpeSampler::new(Some(3))).build().unwrap();
+    study
+        .optimize_with(
+            |t| Ok::<_, TuneError>(t.suggest_float("x", -5.0, 5.0)? + t.suggest_float_log("lr", 1e-5, 1e-1)?.log10() + t.suggest_int("n", 0, 9)? as f64),
+            OptimizeOptions::trials(10).progress(false),
+        )
+        .unwrap();
+    let tenths = |name: &str, position: fn(f64) -> f64| {
+        let mut strata: Vec<usize> = study.trials().unwrap().iter().map(|t| (position(t.params[name].internal) * 10.0) as usize).collect();
+        strata.sort_unstable();
+        strata
+    };
+    let all: Vec<usize> = (0..10).collect();
+    assert_eq!(tenths("x", |x| (x + 5.0) / 10.0), all);
+    assert_eq!(tenths("lr", |lr| (lr.log10() + 5.0) / 4.0), all);
+    assert_eq!(tenths("n", |n| n / 10.0 + 0.05), all);
+    let mut uniform = TpeSampler::new(Some(3));
+    uniform.latin_hypercube_startup = false;
+    assert_ne!(params(&run(uniform, 1, 10)), params(&run(TpeSampler::new(Some(3)), 1, 10)));
+}
+
+#[test]
 fn bad_settings_are_rejected() {
     assert!(Study::builder().name("s").build().is_ok());
     let storage: Arc<dyn Storage> = Arc::new(InMemoryStorage::new());

@@ -1,11 +1,14 @@
 //! Optuna's HyperbandPruner: brackets of asynchronous successive halving. A trial's bracket is
 //! `crc32("{study}_{number}") mod Σ budgets`, walked through the bracket budgets; bracket k
-//! first judges a trial at step `min_resource · η^k` and keeps the top 1/η of each rung.
+//! first judges a trial at step `min_resource · η^k` and keeps the top 1/η of each rung, unless
+//! the hindsight check (`hindsight.rs`) finds the rung unsafe.
 
+use super::hindsight::best_finished;
+use super::median::DEFAULT_PROTECT_BEST;
 use super::{PruneContext, PruneDecision, Pruner};
 use crate::tune::error::TuneError;
 use crate::tune::frozen::{Direction, FrozenTrial};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// CRC-32 (IEEE, as Python's `zlib.crc32`).
 pub fn crc32(bytes: &[u8]) -> u32 {
@@ -31,9 +34,24 @@ fn rung_key(rung: u32) -> String {
     format!("completed_rung_{rung}")
 }
 
+/// Whether `value` is among the top 1/η of `others` and itself (at least the best is kept).
+fn in_top_fraction(direction: Direction, reduction_factor: u64, others: impl Iterator<Item = f64>, value: f64) -> bool {
+    let mut competing: Vec<f64> = others.chain([value]).collect();
+    competing.sort_by(f64::total_cmp);
+    if direction == Direction::Maximize {
+        competing.reverse();
+    }
+    let promotable = (competing.len() / reduction_factor as usize).max(1) - 1;
+    match direction {
+        Direction::Minimize => value <= competing[promotable],
+        Direction::Maximize => value >= competing[promotable],
+    }
+}
+
 impl SuccessiveHalving {
-    /// The decision for `trial` among `peers` (the trials of its bracket).
-    pub fn judge(&self, direction: Direction, peers: &[&FrozenTrial], trial: &FrozenTrial) -> PruneDecision {
+    /// The decision for `trial` among `peers` (the trials of its bracket); a rung where one of
+    /// the `protect_best` best COMPLETE trials of `study` would not have been kept prunes nothing.
+    pub fn judge(&self, direction: Direction, peers: &[&FrozenTrial], trial: &FrozenTrial, study: &[Arc<FrozenTrial>], protect_best: usize) -> PruneDecision {
         let Some((step, value)) = trial.last_step() else { return PruneDecision::keep() };
         let mut rung = (0..).find(|r| !trial.system_attrs.contains_key(&rung_key(*r))).unwrap_or(0);
         let mut decision = PruneDecision::keep();
@@ -48,17 +66,13 @@ impl SuccessiveHalving {
             }
             let key = rung_key(rung);
             decision.attrs.push((key.clone(), serde_json::json!(value)));
-            let mut competing: Vec<f64> =
-                peers.iter().filter(|t| t.number != trial.number).filter_map(|t| t.system_attrs.get(&key)?.as_f64()).chain([value]).collect();
-            competing.sort_by(f64::total_cmp);
-            if direction == Direction::Maximize {
-                competing.reverse();
-            }
-            let promotable = (competing.len() / self.reduction_factor as usize).max(1) - 1;
-            let survives = match direction {
-                Direction::Minimize => value <= competing[promotable],
-                Direction::Maximize => value >= competing[promotable],
-            };
+            // The rung's values without trials `skip` (the judged one, or a protected one).
+            let rung_values = |skip: [u64; 2]| peers.iter().filter(move |t| !skip.contains(&t.number)).filter_map(|t| t.system_attrs.get(&key)?.as_f64());
+            let kept = |v: f64, also_skip: u64| in_top_fraction(direction, self.reduction_factor, rung_values([trial.number, also_skip]).chain([value]), v);
+            let survives = in_top_fraction(direction, self.reduction_factor, rung_values([trial.number; 2]), value)
+                || best_finished(study, direction, promotion_step, protect_best)
+                    .into_iter()
+                    .any(|t| t.intermediate_values.range(promotion_step..).next().is_some_and(|(_, v)| !kept(*v, t.number)));
             if !survives {
                 decision.prune = true;
                 return decision;
@@ -74,6 +88,9 @@ pub struct HyperbandPruner {
     pub min_resource: u64,
     pub max_resource: u64,
     pub reduction_factor: u64,
+    /// No pruning at a rung where one of this many best finished trials of the study would not
+    /// have been kept; 0 is Optuna's rule.
+    pub protect_best: usize,
     brackets: Vec<SuccessiveHalving>,
     budgets: Vec<u64>,
     /// Bracket of each trial number of the last study seen (a CRC per trial per step is slow).
@@ -88,6 +105,7 @@ impl Clone for HyperbandPruner {
 
 impl HyperbandPruner {
     /// `brackets`: `None` for Optuna's count, or fewer (the most aggressive ones are dropped last).
+    /// The 5 best finished trials are protected (`protect_best`; set 0 for Optuna's rule).
     pub fn new(min_resource: u64, max_resource: u64, reduction_factor: u64, brackets: Option<usize>) -> Result<Self, TuneError> {
         if min_resource == 0 {
             return Err(TuneError::InvalidSetting { name: "min_resource", reason: "must be at least 1".into() });
@@ -117,7 +135,15 @@ impl HyperbandPruner {
                 (n as u64 * reduction_factor.pow(s)).div_ceil(u64::from(s) + 1)
             })
             .collect();
-        Ok(HyperbandPruner { min_resource, max_resource, reduction_factor, brackets, budgets, memo: Mutex::new((String::new(), Vec::new())) })
+        Ok(HyperbandPruner {
+            min_resource,
+            max_resource,
+            reduction_factor,
+            protect_best: DEFAULT_PROTECT_BEST,
+            brackets,
+            budgets,
+            memo: Mutex::new((String::new(), Vec::new())),
+        })
     }
 
     pub fn n_brackets(&self) -> usize {
@@ -162,7 +188,7 @@ impl Pruner for HyperbandPruner {
         let brackets = self.brackets_upto(ctx.study_name, ctx.trials.len().max(trial.number as usize + 1));
         let k = brackets[trial.number as usize];
         let peers: Vec<&FrozenTrial> = ctx.trials.iter().map(AsRef::as_ref).filter(|t| brackets[t.number as usize] == k).collect();
-        self.brackets[k].judge(ctx.direction, &peers, trial)
+        self.brackets[k].judge(ctx.direction, &peers, trial, ctx.trials, self.protect_best)
     }
 
     fn brackets(&self, ctx: &PruneContext<'_>) -> Option<Vec<usize>> {

@@ -1,11 +1,12 @@
 //! Pruners decide from intermediate values whether a running trial should stop early.
 
+mod hindsight;
 mod hyperband;
 mod median;
 mod nop;
 
 pub use hyperband::{HyperbandPruner, SuccessiveHalving, crc32};
-pub use median::MedianPruner;
+pub use median::{DEFAULT_PROTECT_BEST, MedianPruner};
 pub use nop::NopPruner;
 
 use super::frozen::{Direction, FrozenTrial};

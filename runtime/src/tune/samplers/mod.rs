@@ -6,10 +6,12 @@
 //! the order in which trials finish is the same.
 
 mod grid;
+mod latin_hypercube;
 mod random;
 mod tpe;
 
 pub use grid::GridSampler;
+pub use latin_hypercube::LatinHypercube;
 pub use random::{RandomSampler, entropy_seed};
 pub use tpe::TpeSampler;
 

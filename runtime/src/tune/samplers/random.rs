@@ -24,20 +24,22 @@ pub fn entropy_seed() -> u64 {
 
 /// One uniform draw from `distribution` (internal value).
 pub fn sample_uniform(rng: &mut Rng, distribution: &Distribution) -> f64 {
+    value_at_quantile(distribution, rng.uniform())
+}
+
+/// The internal value at quantile `u` ∈ [0, 1) of the uniform (log-uniform for log ranges)
+/// distribution over `distribution`.
+pub fn value_at_quantile(distribution: &Distribution, u: f64) -> f64 {
+    let cell = |cells: i64| ((u * cells as f64) as i64).min(cells - 1);
+    let between = |low: f64, high: f64| (low + (high - low) * u).clamp(low, high);
     match *distribution {
-        Distribution::Float { low, high, log: true, .. } => rng.uniform_in(low.ln(), high.ln()).exp().clamp(low, high),
-        Distribution::Float { low, high, step: Some(step), .. } => {
-            let cells = ((high - low) / step).round() as usize + 1;
-            (low + rng.below(cells) as f64 * step).min(high)
-        }
-        Distribution::Float { low, high, .. } => rng.uniform_in(low, high),
-        Distribution::Int { low, high, log: true, .. } => {
-            // Log-uniform over [low − ½, high + ½], rounded, as Optuna does for log ints.
-            let x = rng.uniform_in((low as f64 - 0.5).ln(), (high as f64 + 0.5).ln()).exp();
-            x.round().clamp(low as f64, high as f64)
-        }
-        Distribution::Int { low, high, step, .. } => (low + rng.below(((high - low) / step + 1) as usize) as i64 * step) as f64,
-        Distribution::Categorical { ref choices } => rng.below(choices.len()) as f64,
+        Distribution::Float { low, high, log: true, .. } => between(low.ln(), high.ln()).exp().clamp(low, high),
+        Distribution::Float { low, high, step: Some(step), .. } => (low + cell(((high - low) / step).round() as i64 + 1) as f64 * step).min(high),
+        Distribution::Float { low, high, .. } => between(low, high),
+        // Log-uniform over [low − ½, high + ½], rounded, as Optuna does for log ints.
+        Distribution::Int { low, high, log: true, .. } => between((low as f64 - 0.5).ln(), (high as f64 + 0.5).ln()).exp().round().clamp(low as f64, high as f64),
+        Distribution::Int { low, high, step, .. } => (low + cell((high - low) / step + 1) * step) as f64,
+        Distribution::Categorical { ref choices } => cell(choices.len() as i64) as f64,
     }
 }
 
