@@ -18,6 +18,7 @@ use crate::tune::frozen::{FrozenTrial, TrialState};
 use crate::tune::rng::{Rng, hash_str};
 use crate::tune::search_space::SearchSpace;
 use indexmap::IndexMap;
+use parzen::MixtureTerms;
 use row_cache::RowCache;
 use std::cmp::Ordering;
 
@@ -94,10 +95,10 @@ impl Observations {
         if n_below < order.len() {
             order.select_nth_unstable_by(n_below, by_score);
         }
-        let mut below = order[..n_below].to_vec();
-        below.sort_unstable();
-        let above = (0..self.scores.len()).filter(|i| below.binary_search(i).is_err()).filter_map(|i| self.row[i]).collect();
-        (below.into_iter().filter_map(|i| self.row[i]).collect(), above)
+        let mut is_below = vec![false; self.scores.len()];
+        order[..n_below].iter().for_each(|&i| is_below[i] = true);
+        let rows_where = |below: bool| (0..self.scores.len()).filter(|&i| is_below[i] == below).filter_map(|i| self.row[i]).collect();
+        (rows_where(true), rows_where(false))
     }
 }
 
@@ -195,10 +196,32 @@ impl TpeSampler {
         };
         let (l, g) = (build(&below), build(&above));
         let candidates = l.sample(rng, self.n_ei_candidates);
-        let (log_l, log_g) = (l.log_pdf(&candidates), g.log_pdf(&candidates));
-        let best = (0..candidates.len()).max_by(|&a, &b| (log_l[a] - log_g[a]).total_cmp(&(log_l[b] - log_g[b])).then(b.cmp(&a)))?;
+        let best = best_candidate(&l.log_pdf(&candidates), &g.log_terms(&candidates))?;
         candidates.into_iter().nth(best)
     }
+}
+
+/// The candidate maximising ln l(x) − ln g(x), ties to the first: what a `max_by` over every
+/// exact ratio picks. ln g(x) is at least g's largest term at x (rounding keeps that), so
+/// ln l(x) minus that term bounds the ratio from above; a candidate whose bound is below an
+/// exact ratio already found cannot win, and its ln g(x), the costly exponentials, is skipped.
+fn best_candidate(log_l: &[f64], g_terms: &MixtureTerms) -> Option<usize> {
+    let bounds: Vec<f64> = log_l.iter().enumerate().map(|(a, l)| l - g_terms.largest(a)).collect();
+    // Most promising first, so that the best exact ratio is found early (order only saves work).
+    let mut by_bound: Vec<usize> = (0..log_l.len()).collect();
+    by_bound.sort_by(|&a, &b| bounds[b].total_cmp(&bounds[a]));
+    let mut best: Option<(usize, f64)> = None;
+    for a in by_bound {
+        // A NaN bound or ratio compares false, so such candidates are always evaluated.
+        if best.is_some_and(|(_, best_ratio)| bounds[a] < best_ratio) {
+            continue;
+        }
+        let ratio = log_l[a] - g_terms.log_density(a);
+        if best.is_none_or(|(b, best_ratio)| ratio.total_cmp(&best_ratio).then(b.cmp(&a)).is_gt()) {
+            best = Some((a, ratio));
+        }
+    }
+    best.map(|(a, _)| a)
 }
 
 impl Sampler for TpeSampler {
@@ -264,6 +287,45 @@ mod tests {
             started_unix: 0.0,
             completed_unix: None,
         })
+    }
+
+    #[test]
+    fn pruned_candidate_choice_is_the_exhaustive_argmax() {
+        // Mixed dimensions, estimators of many sizes, and duplicated candidates (equal ratios,
+        // where the first must win): the bound-pruned choice equals max_by over all ratios.
+        let dists = [
+            Distribution::float("lr", 1e-5, 1e-2, true, None).unwrap(),
+            Distribution::categorical("bs", vec![16.into(), 32.into(), 64.into()]).unwrap(),
+            Distribution::int("h", 64, 512, false, 64).unwrap(),
+            Distribution::float("d", 0.0, 0.5, false, None).unwrap(),
+        ];
+        let refs: Vec<&Distribution> = dists.iter().collect();
+        let settings = TpeSampler::new(Some(0)).settings;
+        let mut rng = Rng::seed_from(9);
+        let mut pruned_some = false;
+        for n in [1usize, 5, 30, 200, 600] {
+            let mut draw = |n: usize| -> Vec<Vec<f64>> { dists.iter().map(|d| (0..n).map(|_| sample_uniform(&mut rng, d)).collect()).collect() };
+            let (good, bad) = (draw(n.div_ceil(10)), draw(n));
+            let l = ParzenEstimator::new(&refs, &good, &default_weights(good[0].len()), settings);
+            let g = ParzenEstimator::new(&refs, &bad, &default_weights(n), settings);
+            let exhaustive_argmax = |candidates: &[Vec<f64>]| {
+                let (log_l, log_g) = (l.log_pdf(candidates), g.log_pdf(candidates));
+                let best = (0..24).max_by(|&a, &b| (log_l[a] - log_g[a]).total_cmp(&(log_l[b] - log_g[b])).then(b.cmp(&a)));
+                (best, log_l, log_g)
+            };
+            let mut candidates = l.sample(&mut rng, 24);
+            // A copy of the winner elsewhere makes a tie that the first of the two must win.
+            match exhaustive_argmax(&candidates).0.unwrap() {
+                23 => candidates[0] = candidates[23].clone(),
+                winner => candidates[23] = candidates[winner].clone(),
+            }
+            let (exhaustive, log_l, log_g) = exhaustive_argmax(&candidates);
+            let terms = g.log_terms(&candidates);
+            assert_eq!(best_candidate(&log_l, &terms), exhaustive, "n = {n}");
+            let best_ratio = exhaustive.map(|a| log_l[a] - log_g[a]).unwrap();
+            pruned_some |= (0..24).any(|a| log_l[a] - terms.largest(a) < best_ratio);
+        }
+        assert!(pruned_some, "no candidate's bound fell below the best ratio: the test does not exercise pruning");
     }
 
     #[test]

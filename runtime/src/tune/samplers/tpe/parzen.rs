@@ -6,6 +6,12 @@ use crate::tune::distributions::Distribution;
 use crate::tune::normal;
 use crate::tune::rng::Rng;
 
+mod bandwidths;
+mod density;
+
+use bandwidths::bandwidths;
+pub use density::MixtureTerms;
+
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 /// Beyond this many standard deviations a tail mass is taken from the Mills-ratio asymptote
 /// (relative error < 1e-2 on terms that are below 1e-30 of the prior kernel's).
@@ -111,55 +117,6 @@ fn cell_log_mass(a: f64, b: f64) -> f64 {
     }
 }
 
-/// Order among equal observations: a fixed scramble of their positions, so that which of the
-/// tied kernels gets the wider bandwidth does not follow trial age (and so the age weights).
-/// Optuna's `np.argsort` leaves ties in an unspecified, in practice scrambled, order.
-fn tie_scramble(position: u64) -> u64 {
-    let mut z = position.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// A key whose integer order is `f64::total_cmp`'s order.
-fn total_order_key(x: f64) -> i64 {
-    let bits = x.to_bits() as i64;
-    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
-}
-
-/// Optuna's bandwidths: σ_i = the larger gap to a neighbour among the sorted observations, with
-/// the bounds as outer neighbours; the outermost observations use their inner gap only (unless
-/// `consider_endpoints`); then the magic clip to [range / min(100, 1 + n_kernels), range].
-/// Also returns the observations' sorted order (ties by position, as a stable sort).
-fn bandwidths(mus: &[f64], t_low: f64, t_high: f64, settings: ParzenSettings) -> (Vec<f64>, Vec<u32>) {
-    // One integer per observation, (value, position) packed, sorts fastest.
-    let mut keyed: Vec<u128> = mus
-        .iter()
-        .enumerate()
-        .map(|(i, &m)| (u128::from(total_order_key(m) as u64 ^ (1 << 63)) << 64) | (u128::from(tie_scramble(i as u64) as u32) << 32) | i as u128)
-        .collect();
-    keyed.sort_unstable();
-    let order: Vec<u32> = keyed.into_iter().map(|k| k as u32).collect();
-    let m = order.len();
-    // The sorted observations between the bounds: sorted[s] for s in 1..=m, bounds at 0 and m + 1.
-    let sorted: Vec<f64> = std::iter::once(t_low).chain(order.iter().map(|&i| mus[i as usize])).chain([t_high]).collect();
-    let mut sigmas = vec![0.0; m];
-    for (&idx, w) in order.iter().zip(sorted.windows(3)) {
-        let here = w[1];
-        sigmas[idx as usize] = (here - w[0]).max(w[2] - here);
-    }
-    if !settings.consider_endpoints && m >= 2 {
-        sigmas[order[0] as usize] = sorted[2] - sorted[1];
-        sigmas[order[m - 1] as usize] = sorted[m] - sorted[m - 1];
-    }
-    let range = t_high - t_low;
-    let min_sigma = if settings.consider_magic_clip { range / 100.0f64.min(1.0 + (m + 1) as f64) } else { 1e-12 };
-    for s in &mut sigmas {
-        *s = s.clamp(min_sigma, range);
-    }
-    (sigmas, order)
-}
-
 impl NumericDim {
     fn new(dist: &Distribution, observations: &[f64], settings: ParzenSettings) -> Self {
         let (low, high, log, step) = match *dist {
@@ -224,15 +181,6 @@ impl NumericDim {
         match self.step {
             Some(step) => (self.low + ((x - self.low) / step).round() * step).clamp(self.low, self.high),
             None => x.clamp(self.low, self.high),
-        }
-    }
-
-    /// Adds ln of every kernel's density at the continuous value `x` to `terms`.
-    fn add_log_density(&self, x: f64, terms: &mut [f64]) {
-        let t = if self.log { x.ln() } else { x };
-        for (((term, mu), inv), c) in terms.iter_mut().zip(&self.mus).zip(&self.inv_sigmas).zip(&self.consts) {
-            let z = (t - mu) * inv;
-            *term += c - 0.5 * z * z;
         }
     }
 
@@ -310,60 +258,6 @@ impl ParzenEstimator {
             })
             .collect()
     }
-
-    /// ln of the mixture density at each sample. Grid columns are computed once per distinct
-    /// value (candidates often share them) and per distinct kernel. One sample's terms at a
-    /// time, so that they stay in the L1 cache.
-    pub fn log_pdf(&self, samples: &[Vec<f64>]) -> Vec<f64> {
-        let mut terms = vec![0.0; self.weights.len()];
-        let mut grid_columns: Vec<Vec<(f64, Vec<f64>)>> = vec![Vec::new(); self.dims.len()];
-        let mut column = Vec::new();
-        let mut category_column: Vec<f64> = Vec::new();
-        samples
-            .iter()
-            .map(|x| {
-                terms.copy_from_slice(&self.log_weights);
-                for ((dim, &v), seen) in self.dims.iter().zip(x).zip(&mut grid_columns) {
-                    match dim {
-                        Dim::Numeric(num) => match &num.grid {
-                            None => num.add_log_density(v, &mut terms),
-                            Some(grid) => {
-                                let i = match seen.iter().position(|(u, _)| *u == v) {
-                                    Some(i) => i,
-                                    None => {
-                                        num.grid_cell_log_masses(grid, v, &mut column);
-                                        seen.push((v, column.clone()));
-                                        seen.len() - 1
-                                    }
-                                };
-                                let masses = &seen[i].1;
-                                terms.iter_mut().zip(&grid.of_kernel).for_each(|(a, &g)| *a += masses[g as usize]);
-                            }
-                        },
-                        Dim::Categorical(c) => {
-                            // The column of choice `v`, one entry per row, gathered once so
-                            // that the kernel loop indexes by row without a multiplication.
-                            category_column.clear();
-                            category_column.extend(c.log_probs.iter().skip(v as usize).step_by(c.n_choices));
-                            terms.iter_mut().zip(&c.row_of_kernel).for_each(|(a, &r)| *a += category_column[r as usize]);
-                        }
-                    }
-                }
-                log_sum_exp(&terms)
-            })
-            .collect()
-    }
-}
-
-/// ln Σ e^t, skipping terms that cannot change the sum in double precision.
-fn log_sum_exp(terms: &[f64]) -> f64 {
-    // Terms are never NaN, so a plain comparison (which vectorises) gives f64::max's result.
-    let max = terms.iter().fold(f64::NEG_INFINITY, |m, &t| if t > m { t } else { m });
-    if !max.is_finite() {
-        return max;
-    }
-    let sum: f64 = terms.iter().filter(|t| **t > max - 40.0).map(|t| (t - max).exp()).sum();
-    max + sum.ln()
 }
 
 #[cfg(test)]
@@ -395,6 +289,25 @@ mod tests {
         let xs: Vec<Vec<f64>> = (1..=100).map(|i| vec![i as f64]).collect();
         let total: f64 = pe.log_pdf(&xs).iter().map(|l| l.exp()).sum();
         assert!((total - 1.0).abs() < 1e-9, "{total}");
+    }
+
+    #[test]
+    fn batch_density_matches_one_sample_at_a_time() {
+        // Repeated samples share one evaluation; every sample must still get its own bits, the
+        // same as when it is evaluated alone, and at least its largest term.
+        let dists = [Distribution::float("a", 1e-5, 1e-2, true, None).unwrap(), Distribution::int("b", 64, 512, false, 64).unwrap(), Distribution::categorical("c", vec![1.into(), 2.into()]).unwrap()];
+        let refs: Vec<&Distribution> = dists.iter().collect();
+        let obs = vec![(0..150).map(|i| 1e-5 * 1.04f64.powi(i)).collect(), (0..150).map(|i| 64.0 * (1 + i % 8) as f64).collect(), (0..150).map(|i| (i % 2) as f64).collect()];
+        let pe = ParzenEstimator::new(&refs, &obs, &vec![1.0; 150], SETTINGS);
+        let mut samples = pe.sample(&mut Rng::seed_from(4), 30);
+        samples[7] = samples[2].clone();
+        samples[29] = samples[2].clone();
+        let batch = pe.log_pdf(&samples);
+        let terms = pe.log_terms(&samples);
+        for (s, x) in samples.iter().enumerate() {
+            assert_eq!(batch[s].to_bits(), pe.log_pdf(std::slice::from_ref(x))[0].to_bits(), "sample {s}");
+            assert!(terms.largest(s) <= batch[s]);
+        }
     }
 
     #[test]
