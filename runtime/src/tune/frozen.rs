@@ -92,11 +92,15 @@ pub struct Worker {
 
 impl Worker {
     pub fn current() -> Self {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .or_else(|_| std::env::var("HOSTNAME"))
-            .unwrap_or_else(|_| "localhost".to_owned());
-        Worker { host, pid: std::process::id() }
+        // Read once: every ask names its worker, and a file read per trial shows in the overhead.
+        static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let host = HOST.get_or_init(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .or_else(|_| std::env::var("HOSTNAME"))
+                .unwrap_or_else(|_| "localhost".to_owned())
+        });
+        Worker { host: host.clone(), pid: std::process::id() }
     }
 
     /// False only when we can tell the process is gone (same host, no /proc entry on Linux).
