@@ -13,9 +13,10 @@ use super::error::LocalError;
 use super::platform::LocalPlatform;
 use super::process::BinaryMap;
 use super::progress::Progress;
-use kfp_compiler::ir::{ComponentSpec, PipelineSpec};
+use super::platform::TaskPlatform;
+use kfp_compiler::ir::{ComponentSpec, PipelineSpec, PipelineTaskSpec};
 use slots::Slots;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -32,6 +33,19 @@ pub use record::TaskRecord;
 /// Stack of the thread that waits for one task (it only polls a process or runs a sub-DAG).
 /// Not smaller: a CUDA build's libraries put ~200 KiB of thread-local storage on every stack.
 const TASK_THREAD_STACK: usize = 1024 * 1024;
+
+/// One task (or loop iteration) being run: what every step of running it needs.
+#[derive(Clone, Copy)]
+pub(super) struct TaskCall<'t> {
+    /// The task's path in the run (`parent/task`, `loop/3` for an iteration).
+    pub path: &'t str,
+    pub task: &'t PipelineTaskSpec,
+    pub platform: Option<&'t TaskPlatform>,
+    /// Where its files go.
+    pub dir: &'t Path,
+    /// Set when the run stops launching (never set for tasks that run after failures).
+    pub cancel: &'t AtomicBool,
+}
 
 pub(crate) struct Run<'a> {
     pub spec: &'a PipelineSpec,

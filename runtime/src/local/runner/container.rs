@@ -1,34 +1,28 @@
 //! A container task: its notices, the cache, the executor input, then the executor process
 //! (in a slot, with its mounts, retried by its policy), and its outputs.
 
-use super::Run;
 use super::record::TaskRecord;
+use super::{Run, TaskCall};
 use crate::executor::fsio::write_atomic;
 use crate::local::cache::{Cache, CacheEntry};
 use crate::local::driver::{Bindings, collect_outputs, executor_input, substitute_placeholders};
 use crate::local::error::LocalError;
-use crate::local::platform::TaskPlatform;
 use crate::local::process::run_with_retries;
 use crate::local::progress::Outcome;
 use crate::local::resources::resource_notice;
-use kfp_compiler::ir::{ComponentSpec, ContainerSpec, PipelineTaskSpec};
+use kfp_compiler::ir::{ComponentSpec, ContainerSpec};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 impl Run<'_> {
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn run_container(
         &self,
-        path: &str,
-        task: &PipelineTaskSpec,
+        call: TaskCall<'_>,
         component: &ComponentSpec,
         container: &ContainerSpec,
         inputs: Bindings,
-        platform: Option<&TaskPlatform>,
-        task_dir: &Path,
-        cancel: &AtomicBool,
     ) -> Result<Bindings, LocalError> {
+        let TaskCall { path, task, platform, dir: task_dir, cancel } = call;
         let mut notices = platform.map(|p| p.notices.clone()).unwrap_or_default();
         let resources = resource_notice(container.resources.as_ref(), &inputs);
         notices.extend(resources.map_err(|cause| LocalError::task(path, cause))?);

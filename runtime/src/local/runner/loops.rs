@@ -1,30 +1,19 @@
 //! `ParallelFor`: the loop body once per item, a window of iterations at a time, and each
 //! output collected into a list.
 
-use super::{Run, TASK_THREAD_STACK};
+use super::{Run, TASK_THREAD_STACK, TaskCall};
 use crate::local::driver::Bindings;
 use crate::local::error::LocalError;
-use crate::local::platform::TaskPlatform;
 use kfp_compiler::ir::{ComponentSpec, ParameterItems, PipelineTaskSpec};
 use serde_json::Value;
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 impl Run<'_> {
     /// A `ParallelFor`: the component once per item (item `i` in `TASK/i`), at most
     /// `iteratorPolicy.parallelismLimit` at once; each output becomes the list of the
     /// iterations' values (kfp's `dsl.Collected`).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn run_loop(
-        &self,
-        path: &str,
-        task: &PipelineTaskSpec,
-        component: &ComponentSpec,
-        inputs: Bindings,
-        platform: Option<&TaskPlatform>,
-        task_dir: &Path,
-        cancel: &AtomicBool,
-    ) -> Result<Bindings, LocalError> {
+    pub(super) fn run_loop(&self, call: TaskCall<'_>, component: &ComponentSpec, inputs: Bindings) -> Result<Bindings, LocalError> {
+        let TaskCall { path, task, dir: task_dir, cancel, .. } = call;
         let iterations: Vec<Bindings> = loop_iterations(path, task, &inputs)?;
         let limit = task
             .iterator_policy
@@ -49,15 +38,8 @@ impl Run<'_> {
                         std::thread::Builder::new()
                             .stack_size(TASK_THREAD_STACK)
                             .spawn_scoped(threads, move || {
-                                self.run_component(
-                                    &item_path,
-                                    task,
-                                    component,
-                                    item_inputs.clone(),
-                                    platform,
-                                    &item_dir,
-                                    cancel,
-                                )
+                                let item = TaskCall { path: &item_path, dir: &item_dir, ..call };
+                                self.run_component(item, component, item_inputs.clone())
                             })
                     })
                     .collect();

@@ -2,7 +2,7 @@
 //! thread of its own, and the walk stops launching at the first failure.
 
 use super::outputs::dag_outputs;
-use super::{Run, TASK_THREAD_STACK};
+use super::{Run, TASK_THREAD_STACK, TaskCall};
 use crate::local::driver::{Bindings, DagState, RunInfo, resolve_parameter, resolve_task_inputs};
 use crate::local::error::LocalError;
 use crate::local::platform::TaskPlatform;
@@ -92,14 +92,8 @@ impl Run<'_> {
                     let spawned = std::thread::Builder::new()
                         .stack_size(TASK_THREAD_STACK)
                         .spawn_scoped(threads, move || {
-                            let result = self.run_task(
-                                &path,
-                                task,
-                                inputs,
-                                platform.as_ref(),
-                                &task_dir,
-                                cancel,
-                            );
+                            let call = TaskCall { path: &path, task, platform: platform.as_ref(), dir: &task_dir, cancel };
+                            let result = self.run_task(call, inputs);
                             let _ = sender.send((name.clone(), result));
                         });
                     match spawned {

@@ -2,32 +2,23 @@
 //! step the runner does itself with no process: an importer, kfp-kubernetes' `createpvc` /
 //! `deletepvc` volume steps).
 
-use super::Run;
 use super::record::TaskRecord;
+use super::{Run, TaskCall};
 use crate::executor::protocol::{ArtifactTypeRef, RuntimeArtifact};
 use crate::local::cel::evaluate;
 use crate::local::driver::{Bindings, complete_inputs};
 use crate::local::error::LocalError;
-use crate::local::platform::TaskPlatform;
 use crate::local::progress::Outcome;
-use kfp_compiler::ir::{ComponentSpec, ContainerSpec, ImporterSpec, ImporterUri, PipelineTaskSpec};
+use kfp_compiler::ir::{ComponentSpec, ContainerSpec, ImporterSpec, ImporterUri};
 use serde_json::{Map, Value};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 impl Run<'_> {
     /// Runs one task: its condition, its loop, then its component. `None` when its condition
     /// was false.
-    pub(super) fn run_task(
-        &self,
-        path: &str,
-        task: &PipelineTaskSpec,
-        inputs: Bindings,
-        platform: Option<&TaskPlatform>,
-        task_dir: &Path,
-        cancel: &AtomicBool,
-    ) -> Result<Option<Bindings>, LocalError> {
+    pub(super) fn run_task(&self, call: TaskCall<'_>, inputs: Bindings) -> Result<Option<Bindings>, LocalError> {
+        let TaskCall { path, task, dir: task_dir, .. } = call;
         if let Some(condition) = task
             .trigger_policy
             .as_ref()
@@ -51,25 +42,13 @@ impl Run<'_> {
             .component(&task.component_ref.name)
             .map_err(|c| LocalError::task(path, c))?;
         if task.parameter_iterator.is_some() || task.artifact_iterator.is_some() {
-            return self
-                .run_loop(path, task, component, inputs, platform, task_dir, cancel)
-                .map(Some);
+            return self.run_loop(call, component, inputs).map(Some);
         }
-        self.run_component(path, task, component, inputs, platform, task_dir, cancel)
-            .map(Some)
+        self.run_component(call, component, inputs).map(Some)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn run_component(
-        &self,
-        path: &str,
-        task: &PipelineTaskSpec,
-        component: &ComponentSpec,
-        inputs: Bindings,
-        platform: Option<&TaskPlatform>,
-        task_dir: &Path,
-        cancel: &AtomicBool,
-    ) -> Result<Bindings, LocalError> {
+    pub(super) fn run_component(&self, call: TaskCall<'_>, component: &ComponentSpec, inputs: Bindings) -> Result<Bindings, LocalError> {
+        let TaskCall { path, dir: task_dir, .. } = call;
         let inputs = complete_inputs(path, component, inputs)?;
         if let Some(dag) = &component.dag {
             return self.run_dag(path, dag, &inputs, task_dir);
@@ -90,9 +69,7 @@ impl Run<'_> {
             (Some(container), _) if container.command.is_empty() && is_volume_step(container) => {
                 self.run_volume_step(path, container, &inputs, task_dir)
             }
-            (Some(container), _) => self.run_container(
-                path, task, component, container, inputs, platform, task_dir, cancel,
-            ),
+            (Some(container), _) => self.run_container(call, component, container, inputs),
             (None, Some(importer)) => {
                 self.run_importer(path, component, importer, &inputs, task_dir)
             }
