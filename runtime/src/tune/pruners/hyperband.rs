@@ -3,8 +3,7 @@
 //! first judges a trial at step `min_resource · η^k` and keeps the top 1/η of each rung, unless
 //! the hindsight check (`hindsight.rs`) finds the rung unsafe.
 
-use super::hindsight::best_finished;
-use super::median::DEFAULT_PROTECT_BEST;
+use super::hindsight::{DEFAULT_PROTECT_BEST, best_finished};
 use super::{PruneContext, PruneDecision, Pruner};
 use crate::tune::error::TuneError;
 use crate::tune::frozen::{Direction, FrozenTrial};

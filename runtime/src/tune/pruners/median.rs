@@ -2,7 +2,7 @@
 //! value so far is worse than the median of COMPLETE trials' values at the same step, unless
 //! the hindsight check (`hindsight.rs`) finds the step unsafe.
 
-use super::hindsight::best_finished;
+use super::hindsight::{DEFAULT_PROTECT_BEST, best_finished};
 use super::{PruneContext, PruneDecision, Pruner};
 use crate::tune::error::TuneError;
 use crate::tune::frozen::{Direction, FrozenTrial, TrialState};
@@ -19,10 +19,6 @@ pub struct MedianPruner {
     /// trials; 0 is Optuna's rule.
     pub protect_best: usize,
 }
-
-/// Best finished trials the pruners protect by default: at equal compute on crossing learning
-/// curves this turns pruning from a loss into a gain (see `benches/tune.rs`).
-pub const DEFAULT_PROTECT_BEST: usize = 5;
 
 impl Default for MedianPruner {
     /// Optuna's defaults (5 start-up trials, no warm-up, every step, 1 trial at the step) with

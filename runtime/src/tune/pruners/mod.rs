@@ -6,7 +6,8 @@ mod median;
 mod nop;
 
 pub use hyperband::{HyperbandPruner, SuccessiveHalving, crc32};
-pub use median::{DEFAULT_PROTECT_BEST, MedianPruner};
+pub use hindsight::DEFAULT_PROTECT_BEST;
+pub use median::MedianPruner;
 pub use nop::NopPruner;
 
 use super::frozen::{Direction, FrozenTrial};
