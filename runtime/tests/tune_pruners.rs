@@ -107,6 +107,15 @@ fn median_rule_spares_steps_where_the_best_finished_trials_looked_bad() {
     assert!(!judge(&protecting, &[1.0, 0.8, 0.2]));
     // Protecting all five: trial 3 (0.33) sits above the median too, so nothing is pruned.
     assert!(!judge(&MedianPruner::default(), &[1.0, 0.8, 0.5]));
+    // The same study maximising the negated values decides the same way.
+    let negated: Vec<Arc<FrozenTrial>> = completed.iter().map(|t| Arc::new(trial(t.number, TrialState::Complete, &t.intermediate_values.values().map(|v| -v).collect::<Vec<_>>()))).collect();
+    let judge_max = |pruner: &MedianPruner, curve: &[f64]| {
+        let curve: Vec<f64> = curve.iter().map(|v| -v).collect();
+        pruner.prune(&PruneContext { study_name: "s", direction: Direction::Maximize, trials: &negated }, &trial(9, TrialState::Running, &curve)).prune
+    };
+    assert!(judge_max(&optuna, &[1.0, 0.8]));
+    assert!(!judge_max(&protecting, &[1.0, 0.8]));
+    assert!(judge_max(&protecting, &[1.0, 0.8, 0.5]));
 }
 
 #[test]
