@@ -97,9 +97,6 @@ impl Pruner for BoxedPruner {
     fn prune(&self, ctx: &kfp_runtime::tune::PruneContext<'_>, t: &FrozenTrial) -> kfp_runtime::tune::PruneDecision {
         self.0.prune(ctx, t)
     }
-    fn brackets(&self, ctx: &kfp_runtime::tune::PruneContext<'_>) -> Option<Vec<usize>> {
-        self.0.brackets(ctx)
-    }
 }
 
 fn study(name: String, sampler_name: &str, seed: u64, pruner_name: &str) -> Study {

@@ -5,12 +5,11 @@ use super::distributions::ParamValue;
 use super::error::{TrialPruned, TuneError};
 use super::frozen::{Direction, FrozenTrial, TrialState, Worker};
 use super::progress::Progress;
-use super::pruners::{NopPruner, PruneContext, Pruner};
+use super::pruners::{NopPruner, Pruner};
 use super::samplers::{RELATIVE_PARAMS_ATTR, SampleContext, Sampler, TpeSampler};
 use super::storage::{InMemoryStorage, Op, Snapshot, Storage, now_unix};
 use super::trial::Trial;
 use indexmap::IndexMap;
-use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -273,8 +272,7 @@ impl Study {
         let me = &history[number as usize];
         let fixed: IndexMap<String, ParamValue> =
             me.system_attrs.get("fixed_params").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
-        let peers = self.sampling_peers(&history, number);
-        let ctx = SampleContext { study_name: &self.name, direction: self.direction, trials: &peers, number };
+        let ctx = SampleContext { study_name: &self.name, direction: self.direction, trials: &history, number };
         let mut relative_space = self.sampler.relative_search_space(&ctx);
         relative_space.retain(|name, _| !fixed.contains_key(name));
         let relative = self.sampler.sample_relative(&ctx, &relative_space);
@@ -285,19 +283,6 @@ impl Study {
         Ok(Trial { study: self, number, history, relative_space, relative, fixed, params: IndexMap::new() })
     }
 
-    /// The trials the sampler learns from for trial `number`. With Hyperband, those of the
-    /// trial's bracket, as Optuna's `_BracketStudy`: brackets stop trials at different depths, so
-    /// one bracket's pruned trials are not comparable with another's.
-    pub(crate) fn sampling_peers<'h>(&self, history: &'h [Arc<FrozenTrial>], number: u64) -> Cow<'h, [Arc<FrozenTrial>]> {
-        let ctx = PruneContext { study_name: &self.name, direction: self.direction, trials: history };
-        match self.pruner.brackets(&ctx) {
-            Some(brackets) if self.sampler.learns_per_bracket() => {
-                let mine = brackets[number as usize];
-                Cow::Owned(history.iter().filter(|t| brackets[t.number as usize] == mine).cloned().collect())
-            }
-            _ => Cow::Borrowed(history),
-        }
-    }
 
     /// Finishes a trial. A non-finite value makes it FAIL (with the reason), as in Optuna.
     pub fn tell(&self, trial: Trial<'_>, outcome: impl Into<TrialOutcome>) -> Result<FrozenTrial, TuneError> {

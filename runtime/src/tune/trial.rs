@@ -150,8 +150,7 @@ impl<'s> Trial<'s> {
                 Distribution::Categorical { .. } => 0.0,
             }));
         }
-        let peers = self.study.sampling_peers(&self.history, self.number);
-        let ctx = SampleContext { study_name: self.study.name(), direction: self.study.direction(), trials: &peers, number: self.number };
+        let ctx = SampleContext { study_name: self.study.name(), direction: self.study.direction(), trials: &self.history, number: self.number };
         Ok(dist.snap(self.study.sampler().sample_independent(&ctx, name, dist)))
     }
 

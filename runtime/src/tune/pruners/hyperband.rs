@@ -189,10 +189,6 @@ impl Pruner for HyperbandPruner {
         let peers: Vec<&FrozenTrial> = ctx.trials.iter().map(AsRef::as_ref).filter(|t| brackets[t.number as usize] == k).collect();
         self.brackets[k].judge(ctx.direction, &peers, trial, ctx.trials, self.protect_best)
     }
-
-    fn brackets(&self, ctx: &PruneContext<'_>) -> Option<Vec<usize>> {
-        Some(self.brackets_upto(ctx.study_name, ctx.trials.len()))
-    }
 }
 
 #[cfg(test)]

@@ -41,11 +41,4 @@ impl PruneDecision {
 pub trait Pruner: Send + Sync {
     /// Called by `Trial::should_prune` after the trial's latest `report`.
     fn prune(&self, ctx: &PruneContext<'_>, trial: &FrozenTrial) -> PruneDecision;
-
-    /// The bracket of every trial in `ctx.trials`, indexed by trial number, for pruners that
-    /// split a study into brackets whose trials compete only with each other (Hyperband);
-    /// `None` when all trials compete. Samplers learn per bracket from it.
-    fn brackets(&self, _ctx: &PruneContext<'_>) -> Option<Vec<usize>> {
-        None
-    }
 }

@@ -55,11 +55,6 @@ impl GridSampler {
 }
 
 impl Sampler for GridSampler {
-    /// A grid point is visited once per study, whatever the bracket.
-    fn learns_per_bracket(&self) -> bool {
-        false
-    }
-
     fn relative_search_space(&self, _ctx: &SampleContext<'_>) -> SearchSpace {
         self.space.clone()
     }

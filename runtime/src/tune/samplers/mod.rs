@@ -30,8 +30,9 @@ pub const RELATIVE_PARAMS_ATTR: &str = "relative_params";
 pub struct SampleContext<'a> {
     pub study_name: &'a str,
     pub direction: Direction,
-    /// The trials to learn from, including the one being sampled: all of the study's, or under
-    /// Hyperband those of its bracket (`Sampler::learns_per_bracket`).
+    /// The study's trials, including the one being sampled. Under Hyperband too: Optuna's
+    /// `_BracketStudy` filters only `get_trials`, which its samplers never call (they read
+    /// `_get_trials`), so they learn from every bracket, and so do ours.
     pub trials: &'a [Arc<FrozenTrial>],
     /// The trial being sampled.
     pub number: u64,
@@ -62,11 +63,6 @@ pub trait Sampler: Send + Sync {
         false
     }
 
-    /// Whether, under a pruner with brackets (Hyperband), the sampler sees only the trials of the
-    /// bracket of the trial it samples for (`SampleContext::trials` is then a subset).
-    fn learns_per_bracket(&self) -> bool {
-        true
-    }
 }
 
 /// A trial's internal value for `name`: set, or drawn jointly and still in flight. `position`
