@@ -192,7 +192,7 @@ def main():
     n_seeds = args.seeds if args.seeds is not None else (3 if args.quick else 20)
     seeds = list(range(args.seed_base, args.seed_base + n_seeds))
     n = 30 if args.quick else 100
-    result = {"optuna": optuna.__version__}
+    result = {"optuna": optuna.__version__, "seeds": seeds}
     with multiprocessing.get_context("fork").Pool(2) as pool:
         if "suite" in parts:
             result["suite"] = run_suite(seeds, n, pool)

@@ -489,7 +489,18 @@ fn main() {
     // Seeded Optuna runs are deterministic, so their quality side can come from a saved run.
     let saved_quality: Option<Value> = flag("--optuna-quality-from").map(|path| {
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("--optuna-quality-from {path}: {e}"));
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("--optuna-quality-from {path}: not JSON: {e}"))
+        let saved: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("--optuna-quality-from {path}: not JSON: {e}"));
+        // Distributions over different seed sets still compare, but say so.
+        let seeds: Option<Vec<u64>> = saved["seeds"].as_array().map(|a| a.iter().filter_map(Value::as_u64).collect());
+        match seeds {
+            Some(seeds) if seeds == cfg.seeds => {}
+            Some(seeds) => {
+                let span = |s: &[u64]| format!("{} seeds from {}", s.len(), s.first().copied().unwrap_or(0));
+                eprintln!("[bench] note: {path} holds Optuna's {}, this run's Rust side {}", span(&seeds), span(&cfg.seeds));
+            }
+            None => eprintln!("[bench] note: {path} does not say which seeds Optuna ran (the baseline's are 0..19)"),
+        }
+        saved
     });
     let peer = if cfg.optuna && saved_quality.is_none() && !quality_parts.is_empty() {
         spawn_peer(&cfg, &quality_parts.join(",")).map_err(|e| eprintln!("[bench] no Optuna side: {e}")).ok()
