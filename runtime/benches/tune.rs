@@ -14,8 +14,7 @@
 mod problems;
 
 use kfp_runtime::tune::{
-    Direction, FrozenTrial, HyperbandPruner, MedianPruner, NopPruner, OptimizeOptions, Pruner, RandomSampler, Sampler, Study, TpeSampler, TrialPruned,
-    TrialState,
+    Direction, HyperbandPruner, MedianPruner, NopPruner, OptimizeOptions, RandomSampler, Study, StudyBuilder, TpeSampler, TrialPruned, TrialState,
 };
 use problems::{CURVE_OPTIMUM, N_EPOCHS, Problem, curve, suggest_mlp};
 use serde_json::{Value, json};
@@ -55,58 +54,37 @@ impl Config {
     }
 }
 
-fn sampler(name: &str, seed: u64) -> Box<dyn Sampler> {
+/// The builder with sampler `name` set. Each sampler is passed as its own type: a boxed one
+/// behind a forwarding wrapper once hid a trait method the wrapper did not forward.
+fn with_sampler(builder: StudyBuilder, name: &str, seed: u64) -> StudyBuilder {
     match name {
-        "tpe_default" | "tpe_multivariate" => Box::new(TpeSampler::new(Some(seed))),
-        "tpe_univariate" => Box::new(TpeSampler::univariate(Some(seed))),
-        "random" => Box::new(RandomSampler::new(Some(seed))),
+        "tpe_default" | "tpe_multivariate" => builder.sampler(TpeSampler::new(Some(seed))),
+        "tpe_univariate" => builder.sampler(TpeSampler::univariate(Some(seed))),
+        "random" => builder.sampler(RandomSampler::new(Some(seed))),
         other => panic!("unknown sampler {other}"),
     }
 }
 
-fn pruner(name: &str) -> Box<dyn Pruner> {
+/// The builder with pruner `name` set (`*_unprotected`: Optuna's rules, `protect_best = 0`).
+fn with_pruner(builder: StudyBuilder, name: &str) -> StudyBuilder {
+    let hyperband = || HyperbandPruner::new(1, N_EPOCHS, 3, None).expect("valid settings");
     match name {
-        "none" => Box::new(NopPruner),
-        "median" => Box::new(MedianPruner::default()),
-        "hyperband" => Box::new(HyperbandPruner::new(1, N_EPOCHS, 3, None).expect("valid settings")),
-        "median_unprotected" => Box::new(MedianPruner::optuna()),
+        "none" => builder.pruner(NopPruner),
+        "median" => builder.pruner(MedianPruner::default()),
+        "hyperband" => builder.pruner(hyperband()),
+        "median_unprotected" => builder.pruner(MedianPruner::optuna()),
         "hyperband_unprotected" => {
-            let mut hyperband = HyperbandPruner::new(1, N_EPOCHS, 3, None).expect("valid settings");
-            hyperband.protect_best = 0;
-            Box::new(hyperband)
+            let mut unprotected = hyperband();
+            unprotected.protect_best = 0;
+            builder.pruner(unprotected)
         }
         other => panic!("unknown pruner {other}"),
     }
 }
 
-/// Forwards to a boxed sampler/pruner so the builder can take it by value.
-struct BoxedSampler(Box<dyn Sampler>);
-impl Sampler for BoxedSampler {
-    fn relative_search_space(&self, ctx: &kfp_runtime::tune::SampleContext<'_>) -> kfp_runtime::tune::SearchSpace {
-        self.0.relative_search_space(ctx)
-    }
-    fn sample_relative(&self, ctx: &kfp_runtime::tune::SampleContext<'_>, space: &kfp_runtime::tune::SearchSpace) -> indexmap::IndexMap<String, f64> {
-        self.0.sample_relative(ctx, space)
-    }
-    fn sample_independent(&self, ctx: &kfp_runtime::tune::SampleContext<'_>, name: &str, d: &kfp_runtime::tune::Distribution) -> f64 {
-        self.0.sample_independent(ctx, name, d)
-    }
-}
-struct BoxedPruner(Box<dyn Pruner>);
-impl Pruner for BoxedPruner {
-    fn prune(&self, ctx: &kfp_runtime::tune::PruneContext<'_>, t: &FrozenTrial) -> kfp_runtime::tune::PruneDecision {
-        self.0.prune(ctx, t)
-    }
-}
-
 fn study(name: String, sampler_name: &str, seed: u64, pruner_name: &str) -> Study {
-    Study::builder()
-        .name(name)
-        .direction(Direction::Minimize)
-        .sampler(BoxedSampler(sampler(sampler_name, seed)))
-        .pruner(BoxedPruner(pruner(pruner_name)))
-        .build()
-        .expect("in-memory study")
+    let builder = Study::builder().name(name).direction(Direction::Minimize);
+    with_pruner(with_sampler(builder, sampler_name, seed), pruner_name).build().expect("in-memory study")
 }
 
 /// numpy.percentile (linear) at 25/50/75.
