@@ -1,24 +1,15 @@
 //! Pruners: Hyperband bracket assignment (against Python's zlib.crc32), successive-halving
 //! promotion, the median rule, the hindsight check, and pruning inside a study.
 
-use indexmap::IndexMap;
 use kfp_runtime::tune::pruners::SuccessiveHalving;
 use kfp_runtime::tune::*;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 fn trial(number: u64, state: TrialState, curve: &[f64]) -> FrozenTrial {
     FrozenTrial {
-        number,
-        state,
         value: (state == TrialState::Complete).then(|| *curve.last().unwrap()),
-        params: IndexMap::new(),
-        intermediate_values: curve.iter().enumerate().map(|(i, v)| (i as u64 + 1, *v)).collect::<BTreeMap<_, _>>(),
-        system_attrs: serde_json::Map::new(),
-        worker: None,
-        message: None,
-        started_unix: 0.0,
-        completed_unix: None,
+        intermediate_values: curve.iter().enumerate().map(|(i, v)| (i as u64 + 1, *v)).collect(),
+        ..FrozenTrial::new(number, state, 0.0)
     }
 }
 

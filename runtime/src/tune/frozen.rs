@@ -141,6 +141,22 @@ pub struct FrozenTrial {
 }
 
 impl FrozenTrial {
+    /// A trial started at `started_unix` that has nothing recorded yet.
+    pub fn new(number: u64, state: TrialState, started_unix: f64) -> Self {
+        FrozenTrial {
+            number,
+            state,
+            value: None,
+            params: IndexMap::new(),
+            intermediate_values: BTreeMap::new(),
+            system_attrs: serde_json::Map::new(),
+            worker: None,
+            message: None,
+            started_unix,
+            completed_unix: None,
+        }
+    }
+
     pub fn param(&self, name: &str) -> Option<&ParamValue> {
         self.params.get(name).map(|p| &p.value)
     }

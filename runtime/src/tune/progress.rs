@@ -70,18 +70,8 @@ mod tests {
     use crate::tune::frozen::FrozenTrial;
 
     fn done(number: u64, value: Option<f64>) -> FrozenTrial {
-        FrozenTrial {
-            number,
-            state: if value.is_some() { TrialState::Complete } else { TrialState::Fail },
-            value,
-            params: Default::default(),
-            intermediate_values: Default::default(),
-            system_attrs: Default::default(),
-            worker: None,
-            message: None,
-            started_unix: 0.0,
-            completed_unix: None,
-        }
+        let state = if value.is_some() { TrialState::Complete } else { TrialState::Fail };
+        FrozenTrial { value, ..FrozenTrial::new(number, state, 0.0) }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::tune::error::TuneError;
 use crate::tune::frozen::{Direction, FrozenTrial, Param, TrialState, Worker};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One change, as it is also written to a journal line.
@@ -115,18 +115,7 @@ impl Registry {
                 if !fixed.is_empty() {
                     system_attrs.insert("fixed_params".into(), serde_json::to_value(fixed).unwrap_or_default());
                 }
-                st.trials.push(Arc::new(FrozenTrial {
-                    number: *number,
-                    state: *state,
-                    value: None,
-                    params: IndexMap::new(),
-                    intermediate_values: BTreeMap::new(),
-                    system_attrs,
-                    worker: worker.clone(),
-                    message: None,
-                    started_unix: *time,
-                    completed_unix: None,
-                }));
+                st.trials.push(Arc::new(FrozenTrial { system_attrs, worker: worker.clone(), ..FrozenTrial::new(*number, *state, *time) }));
             }
             Op::StartTrial { study, number, worker, time } => {
                 let trial = self.trial_mut(study, *number)?;

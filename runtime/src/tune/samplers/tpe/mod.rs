@@ -276,18 +276,7 @@ mod tests {
     fn trial(number: u64, state: TrialState, value: Option<f64>, y: Option<f64>) -> Arc<FrozenTrial> {
         let dist = Distribution::float("y", 0.0, 1.0, false, None).unwrap();
         let params = y.map(|v| ("y".to_owned(), crate::tune::frozen::Param { distribution: dist.clone(), internal: v, value: v.into() })).into_iter().collect();
-        Arc::new(FrozenTrial {
-            number,
-            state,
-            value,
-            params,
-            intermediate_values: Default::default(),
-            system_attrs: Default::default(),
-            worker: None,
-            message: None,
-            started_unix: 0.0,
-            completed_unix: None,
-        })
+        Arc::new(FrozenTrial { value, params, ..FrozenTrial::new(number, state, 0.0) })
     }
 
     #[test]
