@@ -2,27 +2,17 @@
 //! (`valueFromOneof`) or artifact (several `artifactSelectors`) of the one branch that ran; a
 //! run where no branch, or more than one, produced it fails with a message naming the output.
 
-use kfp_runtime::local::{
-    BinaryMap, LocalError, LocalRunner, RunOptions, RunSummary, load_pipeline, parse_arguments,
-};
+use kfp_runtime::local::{LocalError, LocalRunner, RunSummary, load_pipeline};
 use serde_json::json;
 use std::path::Path;
 
-const EXECUTOR_IN_IMAGE: &str = "/usr/local/bin/kfp-test-executor";
+mod common;
 
 fn run(root: &Path, n: i64) -> Result<RunSummary, LocalError> {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oneof_pipeline.yaml");
     let spec = load_pipeline(&file).unwrap();
-    let mut options = RunOptions::new(root);
-    options.binaries = BinaryMap::parse(&[format!(
-        "{EXECUTOR_IN_IMAGE}={}",
-        env!("CARGO_BIN_EXE_kfp-test-executor")
-    )])
-    .unwrap();
-    options.arguments = parse_arguments(&spec.root.input_definitions, &[format!("n={n}")]).unwrap();
+    let mut options = common::options(root, &[&format!("n={n}")], &spec.root.input_definitions);
     options.run_id = Some(format!("n{n}"));
-    options.quiet = true;
-    options.parallelism = 2;
     LocalRunner::new(spec, options).run()
 }
 

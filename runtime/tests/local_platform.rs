@@ -2,15 +2,12 @@
 //! (`@TMP@` becomes a temp folder, so mount paths are fresh), real `kfp-test-executor`
 //! processes.
 
-use kfp_runtime::local::{
-    BinaryMap, LocalError, LocalRunner, RunOptions, RunSummary, load_pipeline, load_platform,
-    mount_env_name, parse_arguments,
-};
+use kfp_runtime::local::{LocalError, LocalRunner, RunSummary, load_pipeline, load_platform, mount_env_name};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const EXECUTOR_IN_IMAGE: &str = "/usr/local/bin/kfp-test-executor";
+mod common;
 
 /// A fixture with its placeholders filled in, written to `dir`.
 fn fixture(name: &str, dir: &Path, fill: &[(&str, String)]) -> PathBuf {
@@ -34,20 +31,11 @@ fn run(
     config_maps: Option<&Path>,
 ) -> Result<RunSummary, LocalError> {
     let spec = load_pipeline(file).unwrap();
-    let mut options = RunOptions::new(root);
-    options.binaries = BinaryMap::parse(&[format!(
-        "{EXECUTOR_IN_IMAGE}={}",
-        env!("CARGO_BIN_EXE_kfp-test-executor")
-    )])
-    .unwrap();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    options.arguments = parse_arguments(&spec.root.input_definitions, &args).unwrap();
+    let mut options = common::options(root, args, &spec.root.input_definitions);
     options.platform = load_platform(file).unwrap();
     options.secrets_dir = secrets.map(Path::to_owned);
     options.config_maps_dir = config_maps.map(Path::to_owned);
     options.run_id = Some("r1".into());
-    options.quiet = true;
-    options.parallelism = 2;
     LocalRunner::new(spec, options).run()
 }
 

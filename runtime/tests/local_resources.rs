@@ -2,13 +2,11 @@
 //! placeholders resolve from the task's inputs and are reported, since nothing is enforced
 //! locally; a placeholder without a value fails its task with a message naming it.
 
-use kfp_runtime::local::{
-    BinaryMap, LocalError, LocalRunner, RunOptions, RunSummary, load_pipeline, parse_arguments,
-};
+use kfp_runtime::local::{LocalError, LocalRunner, RunSummary, load_pipeline};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
-const EXECUTOR_IN_IMAGE: &str = "/usr/local/bin/kfp-test-executor";
+mod common;
 
 fn fixture() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/resources_pipeline.yaml");
@@ -19,17 +17,8 @@ fn run(text: &str, dir: &Path, args: &[&str]) -> Result<RunSummary, LocalError> 
     let file: PathBuf = dir.join("resources_pipeline.yaml");
     std::fs::write(&file, text).unwrap();
     let spec = load_pipeline(&file).unwrap();
-    let mut options = RunOptions::new(dir.join("runs"));
-    options.binaries = BinaryMap::parse(&[format!(
-        "{EXECUTOR_IN_IMAGE}={}",
-        env!("CARGO_BIN_EXE_kfp-test-executor")
-    )])
-    .unwrap();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    options.arguments = parse_arguments(&spec.root.input_definitions, &args).unwrap();
+    let mut options = common::options(&dir.join("runs"), args, &spec.root.input_definitions);
     options.run_id = Some("r1".into());
-    options.quiet = true;
-    options.parallelism = 2;
     LocalRunner::new(spec, options).run()
 }
 

@@ -1,40 +1,19 @@
 //! The local runner end to end: real executor processes (`kfp-test-executor`), hand-written IR
 //! in kfp 2.17's shape, outputs checked in the run folder.
 
-use kfp_runtime::local::{
-    BinaryMap, LocalError, LocalRunner, RunOptions, RunSummary, load_pipeline, parse_arguments,
-};
+use kfp_runtime::local::{BinaryMap, LocalError, LocalRunner, RunSummary, load_pipeline};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const EXECUTOR_IN_IMAGE: &str = "/usr/local/bin/kfp-test-executor";
+mod common;
+
+use common::{EXECUTOR_IN_IMAGE, options};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-fn options(
-    root: &Path,
-    args: &[&str],
-    spec_inputs: &kfp_compiler::ir::ComponentInputsSpec,
-) -> RunOptions {
-    let mut options = RunOptions::new(root);
-    options.binaries = BinaryMap::parse(&[format!(
-        "{EXECUTOR_IN_IMAGE}={}",
-        env!("CARGO_BIN_EXE_kfp-test-executor")
-    )])
-    .unwrap();
-    options.arguments = parse_arguments(
-        spec_inputs,
-        &args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-    )
-    .unwrap();
-    options.quiet = true;
-    options.parallelism = 2;
-    options
 }
 
 fn run(
