@@ -35,7 +35,7 @@ fn successive_halving_promotes_the_top_third() {
     let judge = |value: f64| {
         let me = trial(99, TrialState::Running, &[value]);
         let refs: Vec<&FrozenTrial> = peers.iter().chain([&me]).collect();
-        sh.judge(Direction::Minimize, &refs, &me, &[], 0)
+        sh.judge(Direction::Minimize, &refs, &me, &TrialList::default(), 0)
     };
     // Seven competitors → the best 7 / 3 = 2 survive: 1.0 and 2.0 (or a newcomer below 2.0).
     assert!(!judge(1.5).prune);
@@ -46,36 +46,36 @@ fn successive_halving_promotes_the_top_third() {
     // Before the first rung's step nothing is decided; bracket 1 waits until step 3.
     let late = SuccessiveHalving { min_early_stopping_rate: 1, ..sh.clone() };
     let me = trial(99, TrialState::Running, &[100.0]);
-    assert!(!late.judge(Direction::Minimize, &[&me], &me, &[], 0).prune);
+    assert!(!late.judge(Direction::Minimize, &[&me], &me, &TrialList::default(), 0).prune);
     // Alone at a rung: only the best survives, so a lone trial survives.
     let me = trial(99, TrialState::Running, &[5.0, 5.0, 5.0]);
-    assert!(!sh.judge(Direction::Minimize, &[&me], &me, &[], 0).prune);
+    assert!(!sh.judge(Direction::Minimize, &[&me], &me, &TrialList::default(), 0).prune);
     // Maximisation flips the order.
     let me = trial(99, TrialState::Running, &[6.5]);
     let refs: Vec<&FrozenTrial> = peers.iter().chain([&me]).collect();
-    assert!(!sh.judge(Direction::Maximize, &refs, &me, &[], 0).prune);
+    assert!(!sh.judge(Direction::Maximize, &refs, &me, &TrialList::default(), 0).prune);
     // Hindsight: the study's best finished trial (final 0.5) stood at 5.5 at step 1, where it
     // would not have been kept; so a rung at step 1 prunes nobody while it is protected.
-    let study = vec![Arc::new(trial(50, TrialState::Complete, &[5.5, 0.5]))];
+    let study: TrialList = [Arc::new(trial(50, TrialState::Complete, &[5.5, 0.5]))].into_iter().collect();
     let me = trial(99, TrialState::Running, &[2.5]);
     let refs: Vec<&FrozenTrial> = peers.iter().chain([&me]).collect();
     assert!(!sh.judge(Direction::Minimize, &refs, &me, &study, 1).prune);
     assert!(sh.judge(Direction::Minimize, &refs, &me, &study, 0).prune);
     // A best finished trial that looked good at the rung leaves the rule as it is.
-    let study = vec![Arc::new(trial(50, TrialState::Complete, &[0.5, 0.4]))];
+    let study: TrialList = [Arc::new(trial(50, TrialState::Complete, &[0.5, 0.4]))].into_iter().collect();
     assert!(sh.judge(Direction::Minimize, &refs, &me, &study, 1).prune);
 }
 
 #[test]
 fn median_rule() {
-    let completed: Vec<Arc<FrozenTrial>> = (0..5).map(|i| Arc::new(trial(i, TrialState::Complete, &[10.0 + i as f64, 5.0 + i as f64]))).collect();
-    let ctx = |trials: &[Arc<FrozenTrial>]| MedianPruner::optuna().prune(&PruneContext { study_name: "s", direction: Direction::Minimize, trials }, &trial(9, TrialState::Running, &[13.0]));
+    let completed: TrialList = (0..5).map(|i| Arc::new(trial(i, TrialState::Complete, &[10.0 + i as f64, 5.0 + i as f64]))).collect();
+    let ctx = |trials: &TrialList| MedianPruner::optuna().prune(&PruneContext { study_name: "s", direction: Direction::Minimize, trials }, &trial(9, TrialState::Running, &[13.0]));
     // Median at step 1 is 12: a trial at 13 is pruned, at 11 it is kept.
     assert!(ctx(&completed).prune);
     let keep = MedianPruner::optuna().prune(&PruneContext { study_name: "s", direction: Direction::Minimize, trials: &completed }, &trial(9, TrialState::Running, &[11.0]));
     assert!(!keep.prune);
     // Fewer than 5 completed trials: never prune.
-    assert!(!ctx(&completed[..4]).prune);
+    assert!(!ctx(&completed.iter().take(4).cloned().collect()).prune);
     // Warm-up steps.
     let warm = MedianPruner { protect_best: 0, ..MedianPruner::new(5, 2, 1).unwrap() };
     assert!(!warm.prune(&PruneContext { study_name: "s", direction: Direction::Minimize, trials: &completed }, &trial(9, TrialState::Running, &[13.0])).prune);
@@ -85,7 +85,7 @@ fn median_rule() {
 fn median_rule_spares_steps_where_the_best_finished_trials_looked_bad() {
     // Crossing curves: four fast learners end at 0.30..0.33, the slow learner (trial 4) ends
     // best at 0.1 but stood at 0.9 at step 2, above that step's median of 0.32.
-    let mut completed: Vec<Arc<FrozenTrial>> = (0..4).map(|i| Arc::new(trial(i, TrialState::Complete, &[1.0, 0.3 + 0.01 * i as f64, 0.3 + 0.01 * i as f64]))).collect();
+    let mut completed: TrialList = (0..4).map(|i| Arc::new(trial(i, TrialState::Complete, &[1.0, 0.3 + 0.01 * i as f64, 0.3 + 0.01 * i as f64]))).collect();
     completed.push(Arc::new(trial(4, TrialState::Complete, &[1.0, 0.9, 0.1])));
     let judge = |pruner: &MedianPruner, curve: &[f64]| pruner.prune(&PruneContext { study_name: "s", direction: Direction::Minimize, trials: &completed }, &trial(9, TrialState::Running, curve)).prune;
     assert_eq!(MedianPruner::default().protect_best, 5);
@@ -99,7 +99,7 @@ fn median_rule_spares_steps_where_the_best_finished_trials_looked_bad() {
     // Protecting all five: trial 3 (0.33) sits above the median too, so nothing is pruned.
     assert!(!judge(&MedianPruner::default(), &[1.0, 0.8, 0.5]));
     // The same study maximising the negated values decides the same way.
-    let negated: Vec<Arc<FrozenTrial>> = completed.iter().map(|t| Arc::new(trial(t.number, TrialState::Complete, &t.intermediate_values.values().map(|v| -v).collect::<Vec<_>>()))).collect();
+    let negated: TrialList = completed.iter().map(|t| Arc::new(trial(t.number, TrialState::Complete, &t.intermediate_values.values().map(|v| -v).collect::<Vec<_>>()))).collect();
     let judge_max = |pruner: &MedianPruner, curve: &[f64]| {
         let curve: Vec<f64> = curve.iter().map(|v| -v).collect();
         pruner.prune(&PruneContext { study_name: "s", direction: Direction::Maximize, trials: &negated }, &trial(9, TrialState::Running, &curve)).prune

@@ -26,6 +26,7 @@ pub mod search_space;
 pub mod storage;
 pub mod study;
 pub mod trial;
+pub mod trial_list;
 
 pub use distributions::{Distribution, ParamValue};
 pub use error::{TrialPruned, TuneError};
@@ -36,3 +37,4 @@ pub use search_space::{SearchSpace, parse_search_space, search_space_to_json};
 pub use storage::{InMemoryStorage, JournalStorage, Storage};
 pub use study::{OptimizeOptions, StalePolicy, Study, StudyBuilder, TrialOutcome};
 pub use trial::{Choice, Trial};
+pub use trial_list::TrialList;

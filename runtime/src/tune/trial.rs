@@ -3,21 +3,21 @@
 
 use super::distributions::{Distribution, ParamValue};
 use super::error::TuneError;
-use super::frozen::{FrozenTrial, Param};
+use super::frozen::Param;
 use super::pruners::PruneContext;
 use super::samplers::SampleContext;
 use super::search_space::SearchSpace;
 use super::storage::Op;
 use super::study::Study;
 use indexmap::IndexMap;
-use std::sync::Arc;
+use crate::tune::trial_list::TrialList;
 
 /// A running trial of a [`Study`].
 pub struct Trial<'s> {
     pub(crate) study: &'s Study,
     pub(crate) number: u64,
     /// Trials as they were when this one started: what samplers see (reproducible runs).
-    pub(crate) history: Vec<Arc<FrozenTrial>>,
+    pub(crate) history: TrialList,
     pub(crate) relative_space: SearchSpace,
     pub(crate) relative: IndexMap<String, f64>,
     /// Enqueued values (`Study::enqueue_trial`, retried trials).

@@ -6,7 +6,7 @@
 //! protects (`protect_best`; 0 gives Optuna's rule unchanged).
 
 use crate::tune::frozen::{Direction, FrozenTrial, TrialState};
-use std::sync::Arc;
+use crate::tune::trial_list::TrialList;
 
 /// Best finished trials the pruners protect by default. At equal compute on crossing learning
 /// curves this turns pruning from a loss into a gain; protecting more only approaches no
@@ -16,7 +16,7 @@ pub const DEFAULT_PROTECT_BEST: usize = 5;
 
 /// The `n` best COMPLETE trials of `trials` by final value that reported a value at `step` or
 /// later, best first.
-pub fn best_finished(trials: &[Arc<FrozenTrial>], direction: Direction, step: u64, n: usize) -> Vec<&FrozenTrial> {
+pub fn best_finished(trials: &TrialList, direction: Direction, step: u64, n: usize) -> Vec<&FrozenTrial> {
     if n == 0 {
         return Vec::new();
     }

@@ -7,7 +7,8 @@ use super::hindsight::{DEFAULT_PROTECT_BEST, best_finished};
 use super::{PruneContext, PruneDecision, Pruner};
 use crate::tune::error::TuneError;
 use crate::tune::frozen::{Direction, FrozenTrial};
-use std::sync::{Arc, Mutex};
+use crate::tune::trial_list::TrialList;
+use std::sync::Mutex;
 
 /// CRC-32 (IEEE, as Python's `zlib.crc32`).
 pub fn crc32(bytes: &[u8]) -> u32 {
@@ -50,7 +51,7 @@ fn in_top_fraction(direction: Direction, reduction_factor: u64, others: impl Ite
 impl SuccessiveHalving {
     /// The decision for `trial` among `peers` (the trials of its bracket); a rung where one of
     /// the `protect_best` best COMPLETE trials of `study` would not have been kept prunes nothing.
-    pub fn judge(&self, direction: Direction, peers: &[&FrozenTrial], trial: &FrozenTrial, study: &[Arc<FrozenTrial>], protect_best: usize) -> PruneDecision {
+    pub fn judge(&self, direction: Direction, peers: &[&FrozenTrial], trial: &FrozenTrial, study: &TrialList, protect_best: usize) -> PruneDecision {
         let Some((step, value)) = trial.last_step() else { return PruneDecision::keep() };
         let mut rung = (0..).find(|r| !trial.system_attrs.contains_key(&rung_key(*r))).unwrap_or(0);
         let mut decision = PruneDecision::keep();

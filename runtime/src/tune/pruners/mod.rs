@@ -11,14 +11,14 @@ pub use median::MedianPruner;
 pub use nop::NopPruner;
 
 use super::frozen::{Direction, FrozenTrial};
-use std::sync::Arc;
+use crate::tune::trial_list::TrialList;
 
 /// What a pruner may look at.
 #[derive(Debug, Clone, Copy)]
 pub struct PruneContext<'a> {
     pub study_name: &'a str,
     pub direction: Direction,
-    pub trials: &'a [Arc<FrozenTrial>],
+    pub trials: &'a TrialList,
 }
 
 /// A pruner's answer, with system attributes to record on the trial (e.g. Hyperband rungs).

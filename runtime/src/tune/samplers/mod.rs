@@ -19,7 +19,7 @@ use super::distributions::Distribution;
 use super::frozen::{Direction, FrozenTrial, TrialState};
 use super::search_space::SearchSpace;
 use indexmap::IndexMap;
-use std::sync::Arc;
+use crate::tune::trial_list::TrialList;
 
 /// System attribute holding a running trial's jointly drawn params (name → internal value), so
 /// that other workers see what is in flight.
@@ -33,7 +33,7 @@ pub struct SampleContext<'a> {
     /// The study's trials, including the one being sampled. Under Hyperband too: Optuna's
     /// `_BracketStudy` filters only `get_trials`, which its samplers never call (they read
     /// `_get_trials`), so they learn from every bracket, and so do ours.
-    pub trials: &'a [Arc<FrozenTrial>],
+    pub trials: &'a TrialList,
     /// The trial being sampled.
     pub number: u64,
 }

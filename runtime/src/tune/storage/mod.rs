@@ -12,13 +12,14 @@ pub use registry::{Op, Registry, StudyState, now_unix};
 
 use super::error::TuneError;
 use super::frozen::FrozenTrial;
+use crate::tune::trial_list::TrialList;
 use std::sync::Arc;
 
 /// A consistent copy of one study: its direction and trials, in number order.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub direction: super::frozen::Direction,
-    pub trials: Vec<Arc<FrozenTrial>>,
+    pub trials: TrialList,
 }
 
 /// A transaction body: reads the registry, returns the ops to commit.

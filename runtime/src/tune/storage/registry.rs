@@ -6,6 +6,7 @@ use crate::tune::frozen::{Direction, FrozenTrial, Param, TrialState, Worker};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use crate::tune::trial_list::TrialList;
 use std::sync::Arc;
 
 /// One change, as it is also written to a journal line.
@@ -52,12 +53,17 @@ pub enum Op {
 #[derive(Debug, Clone)]
 pub struct StudyState {
     pub direction: Direction,
-    pub trials: Vec<Arc<FrozenTrial>>,
+    pub trials: TrialList,
+    /// How many trials are WAITING, so that asks need not look for one when none is.
+    n_waiting: usize,
 }
 
 impl StudyState {
     /// The oldest WAITING trial, if any.
     pub fn first_waiting(&self) -> Option<&FrozenTrial> {
+        if self.n_waiting == 0 {
+            return None;
+        }
         self.trials.iter().map(AsRef::as_ref).find(|t| t.state == TrialState::Waiting)
     }
 }
@@ -101,7 +107,7 @@ impl Registry {
                     }
                     return Ok(());
                 }
-                self.studies.insert(study.clone(), StudyState { direction: *direction, trials: Vec::new() });
+                self.studies.insert(study.clone(), StudyState { direction: *direction, trials: TrialList::default(), n_waiting: 0 });
             }
             Op::CreateTrial { study, number, state, worker, time, fixed } => {
                 let st = self.studies.get_mut(study).ok_or_else(|| TuneError::NoSuchStudy { study: study.clone(), storage: "this storage".into() })?;
@@ -116,6 +122,7 @@ impl Registry {
                     system_attrs.insert("fixed_params".into(), serde_json::to_value(fixed).unwrap_or_default());
                 }
                 st.trials.push(Arc::new(FrozenTrial { system_attrs, worker: worker.clone(), ..FrozenTrial::new(*number, *state, *time) }));
+                st.n_waiting += usize::from(*state == TrialState::Waiting);
             }
             Op::StartTrial { study, number, worker, time } => {
                 let trial = self.trial_mut(study, *number)?;
@@ -125,6 +132,7 @@ impl Registry {
                 trial.state = TrialState::Running;
                 trial.worker = worker.clone();
                 trial.started_unix = *time;
+                self.studies.get_mut(study).expect("the trial was found in it").n_waiting -= 1;
             }
             Op::SetParam { study, number, name, distribution, value } => {
                 let trial = self.running_trial(study, *number)?;
@@ -191,6 +199,24 @@ mod tests {
         assert!(reg.apply(&ok).unwrap_err().to_string().contains("COMPLETE"));
         let mismatch = Op::CreateStudy { study: "s".into(), direction: Direction::Maximize };
         assert!(reg.apply(&mismatch).is_err());
+    }
+
+    #[test]
+    fn waiting_trials_are_found_oldest_first_until_none_is_left() {
+        let mut reg = Registry::default();
+        create(&mut reg);
+        for number in 1..=2 {
+            reg.apply(&Op::CreateTrial { study: "s".into(), number, state: TrialState::Waiting, worker: None, time: 0.0, fixed: IndexMap::new() }).unwrap();
+        }
+        for number in 1..=2 {
+            assert_eq!(reg.study("s").unwrap().first_waiting().map(|t| t.number), Some(number));
+            reg.apply(&Op::StartTrial { study: "s".into(), number, worker: None, time: 1.0 }).unwrap();
+        }
+        assert!(reg.study("s").unwrap().first_waiting().is_none());
+        // Starting a trial that is not waiting fails and leaves the count alone.
+        assert!(reg.apply(&Op::StartTrial { study: "s".into(), number: 1, worker: None, time: 2.0 }).is_err());
+        reg.apply(&Op::CreateTrial { study: "s".into(), number: 3, state: TrialState::Waiting, worker: None, time: 0.0, fixed: IndexMap::new() }).unwrap();
+        assert_eq!(reg.study("s").unwrap().first_waiting().map(|t| t.number), Some(3));
     }
 
     #[test]

@@ -262,6 +262,7 @@ impl Sampler for TpeSampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tune::trial_list::TrialList;
     use std::sync::Arc;
 
     #[test]
@@ -323,7 +324,7 @@ mod tests {
         // Trial 0 is the best but has no `y`; γ(11) = 2 puts trials 0 and 1 in the good group,
         // so l gets one observation (Optuna splits before filtering). Trial 11 runs (constant
         // liar: bad group) and trial 12 is the one being sampled.
-        let mut trials: Vec<Arc<FrozenTrial>> = (0..11).map(|i| trial(i, TrialState::Complete, Some(i as f64), (i > 0).then_some(0.05 * i as f64))).collect();
+        let mut trials: TrialList = (0..11).map(|i| trial(i, TrialState::Complete, Some(i as f64), (i > 0).then_some(0.05 * i as f64))).collect();
         trials.push(trial(11, TrialState::Running, None, Some(0.9)));
         trials.push(trial(12, TrialState::Running, None, None));
         let ctx = SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials: &trials, number: 12 };
@@ -340,17 +341,17 @@ mod tests {
         // One sampler asked three times: a running trial that then completes, and a finished
         // trial handed out as a different `Arc` (another study of the same name) must be re-read.
         let sampler = TpeSampler::new(Some(1));
-        let mut trials: Vec<Arc<FrozenTrial>> = (0..3).map(|i| trial(i, TrialState::Complete, Some(i as f64), Some(0.1 * i as f64))).collect();
+        let mut trials: TrialList = (0..3).map(|i| trial(i, TrialState::Complete, Some(i as f64), Some(0.1 * i as f64))).collect();
         trials.push(trial(3, TrialState::Running, None, Some(0.7)));
-        let ask = |trials: &[Arc<FrozenTrial>]| {
+        let ask = |trials: &TrialList| {
             let ctx = SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials, number: 99 };
             let obs = sampler.observations(&ctx, &["y"]);
             (obs.n_finished, obs.values[0].clone())
         };
         assert_eq!(ask(&trials), (3, vec![0.0, 0.1, 0.2, 0.7]));
-        trials[3] = trial(3, TrialState::Complete, Some(-1.0), Some(0.8));
+        *trials.get_mut(3).unwrap() = trial(3, TrialState::Complete, Some(-1.0), Some(0.8));
         assert_eq!(ask(&trials), (4, vec![0.0, 0.1, 0.2, 0.8]));
-        trials[1] = trial(1, TrialState::Complete, Some(1.0), Some(0.5));
+        *trials.get_mut(1).unwrap() = trial(1, TrialState::Complete, Some(1.0), Some(0.5));
         assert_eq!(ask(&trials), (4, vec![0.0, 0.5, 0.2, 0.8]));
     }
 }
