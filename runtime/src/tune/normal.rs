@@ -109,7 +109,9 @@ pub fn sample_truncated(rng: &mut Rng, a: f64, b: f64) -> f64 {
         let ratio = (la - lb).exp();
         inverse_log_cdf(lb + (ratio + u * (1.0 - ratio)).ln())
     } else {
-        let (pa, pb) = (cdf(a), cdf(b));
+        // A tail beyond 8.5 moves p by under an ulp, so its erfc is skipped.
+        let pa = if a < -NEGLIGIBLE_TAIL { 0.0 } else { cdf(a) };
+        let pb = if b > NEGLIGIBLE_TAIL { 1.0 } else { cdf(b) };
         inverse_cdf(pa + u * (pb - pa))
     };
     if x.is_finite() { x.clamp(a, b) } else { 0.5 * (a.max(-1e6) + b.min(1e6)) }

@@ -8,6 +8,7 @@ use crate::tune::rng::Rng;
 
 mod bandwidths;
 mod density;
+mod exp;
 
 use bandwidths::bandwidths;
 pub use density::MixtureTerms;
@@ -36,9 +37,9 @@ struct NumericDim {
     mus: Vec<f64>,
     sigmas: Vec<f64>,
     inv_sigmas: Vec<f64>,
-    /// Continuous parameters: −ln σ − ln √(2π) − ln(mass inside the bounds), the z-free part of
-    /// each kernel's log density.
-    consts: Vec<f64>,
+    /// Continuous parameters: −ln √(2π) − ln(mass inside the bounds) of each kernel; with −ln σ
+    /// (taken in the estimator's per-kernel constants) the z-free part of its log density.
+    norm_consts: Vec<f64>,
     /// Grid parameters: the distinct kernels (observations share grid points, so there are few).
     grid: Option<GridKernels>,
 }
@@ -74,7 +75,9 @@ enum Dim {
 #[derive(Debug)]
 pub struct ParzenEstimator {
     weights: Vec<f64>,
-    log_weights: Vec<f64>,
+    /// Per kernel, the part of its log term that does not depend on the sample: ln w minus
+    /// ln σ and the normalisation of each continuous dimension.
+    log_consts: Vec<f64>,
     dims: Vec<Dim>,
 }
 
@@ -117,6 +120,30 @@ fn cell_log_mass(a: f64, b: f64) -> f64 {
     }
 }
 
+/// Slots of the per-thread memo of `cell_log_mass` (a power of two).
+const CELL_MEMO_SLOTS: usize = 1024;
+
+thread_local! {
+    /// (a bits, b bits, result) per slot, direct-mapped: grid kernels and the cells asked about
+    /// repeat from ask to ask, and the result is a function of the bits of a and b alone, so a hit
+    /// gives exactly what recomputing would.
+    static CELL_MEMO: std::cell::RefCell<Vec<Option<(u64, u64, f64)>>> = std::cell::RefCell::new(vec![None; CELL_MEMO_SLOTS]);
+}
+
+/// `cell_log_mass`, memoised (it costs two erfc and a logarithm).
+fn memoised_cell_log_mass(a: f64, b: f64) -> f64 {
+    let key = (a.to_bits(), b.to_bits());
+    let slot = ((key.0 ^ key.1.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize % CELL_MEMO_SLOTS;
+    CELL_MEMO.with_borrow_mut(|memo| match memo[slot] {
+        Some((ka, kb, value)) if (ka, kb) == key => value,
+        _ => {
+            let value = cell_log_mass(a, b);
+            memo[slot] = Some((key.0, key.1, value));
+            value
+        }
+    })
+}
+
 impl NumericDim {
     fn new(dist: &Distribution, observations: &[f64], settings: ParzenSettings) -> Self {
         let (low, high, log, step) = match *dist {
@@ -134,19 +161,14 @@ impl NumericDim {
         sigmas.push(range);
         let inv_sigmas: Vec<f64> = sigmas.iter().map(|s| 1.0 / s).collect();
         let standardised = |k: usize| ((t_low - mus[k]) * inv_sigmas[k], (t_high - mus[k]) * inv_sigmas[k]);
-        let (consts, grid) = if step.is_none() {
-            // Clipped bandwidths repeat, so their logarithm is taken once.
-            let (mut last_sigma, mut last_ln) = (f64::NAN, f64::NAN);
-            let consts = (0..mus.len())
+        let (norm_consts, grid) = if step.is_none() {
+            let norm_consts = (0..mus.len())
                 .map(|k| {
-                    if sigmas[k] != last_sigma {
-                        (last_sigma, last_ln) = (sigmas[k], sigmas[k].ln());
-                    }
                     let (a, b) = standardised(k);
-                    -last_ln - LN_SQRT_2PI - log_norm(a, b)
+                    -LN_SQRT_2PI - log_norm(a, b)
                 })
                 .collect();
-            (consts, None)
+            (norm_consts, None)
         } else {
             // Kernels are visited in sorted order, so equal (μ, σ) pairs are found among the
             // distinct kernels of the current μ only.
@@ -170,7 +192,7 @@ impl NumericDim {
             }
             (Vec::new(), Some(grid))
         };
-        NumericDim { log, step, low, high, t_low, t_high, mus, sigmas, inv_sigmas, consts, grid }
+        NumericDim { log, step, low, high, t_low, t_high, mus, sigmas, inv_sigmas, norm_consts, grid }
     }
 
     fn sample(&self, k: usize, rng: &mut Rng) -> f64 {
@@ -190,7 +212,7 @@ impl NumericDim {
         let (a, b) = (x - step / 2.0, x + step / 2.0);
         let (ta, tb) = if self.log { (a.ln(), b.ln()) } else { (a, b) };
         out.clear();
-        out.extend(grid.mus.iter().zip(&grid.inv_sigmas).zip(&grid.log_norms).map(|((mu, inv), norm)| cell_log_mass((ta - mu) * inv, (tb - mu) * inv) - norm));
+        out.extend(grid.mus.iter().zip(&grid.inv_sigmas).zip(&grid.log_norms).map(|((mu, inv), norm)| memoised_cell_log_mass((ta - mu) * inv, (tb - mu) * inv) - norm));
     }
 }
 
@@ -224,6 +246,22 @@ impl CategoricalDim {
     }
 }
 
+/// ln(w / Π σ) + Σ norm_const over the continuous dimensions, for each kernel: one logarithm of
+/// the product instead of one per factor, unless the product leaves the normal range.
+fn kernel_log_consts(weights: &[f64], dims: &[Dim]) -> Vec<f64> {
+    let continuous: Vec<&NumericDim> = dims.iter().filter_map(|d| match d {
+        Dim::Numeric(num) if num.grid.is_none() => Some(num),
+        _ => None,
+    }).collect();
+    (0..weights.len())
+        .map(|k| {
+            let scale = continuous.iter().fold(weights[k], |p, dim| p * dim.inv_sigmas[k]);
+            let log_scale = if scale.is_normal() { scale.ln() } else { continuous.iter().fold(weights[k].ln(), |sum, dim| sum - dim.sigmas[k].ln()) };
+            continuous.iter().fold(log_scale, |sum, dim| sum + dim.norm_consts[k])
+        })
+        .collect()
+}
+
 impl ParzenEstimator {
     /// `observations[d]` are the internal values of dimension `d` (one per observation), with
     /// `obs_weights` (one per observation, before the prior's weight is appended).
@@ -231,8 +269,7 @@ impl ParzenEstimator {
         let mut weights: Vec<f64> = if obs_weights.is_empty() { vec![1.0] } else { obs_weights.iter().copied().chain([settings.prior_weight]).collect() };
         let total: f64 = weights.iter().sum();
         weights.iter_mut().for_each(|w| *w /= total);
-        let log_weights = weights.iter().map(|w| w.ln()).collect();
-        let dims = space
+        let dims: Vec<Dim> = space
             .iter()
             .zip(observations)
             .map(|(dist, obs)| match dist {
@@ -240,7 +277,8 @@ impl ParzenEstimator {
                 numeric => Dim::Numeric(NumericDim::new(numeric, obs, settings)),
             })
             .collect();
-        ParzenEstimator { weights, log_weights, dims }
+        let log_consts = kernel_log_consts(&weights, &dims);
+        ParzenEstimator { weights, log_consts, dims }
     }
 
     /// `n` joint samples, each a vector of internal values.
