@@ -69,15 +69,6 @@ impl FromIterator<Arc<FrozenTrial>> for TrialList {
     }
 }
 
-impl<'a> IntoIterator for &'a TrialList {
-    type Item = &'a Arc<FrozenTrial>;
-    type IntoIter = std::iter::FlatMap<std::slice::Iter<'a, Arc<Vec<Arc<FrozenTrial>>>>, std::slice::Iter<'a, Arc<FrozenTrial>>, fn(&'a Arc<Vec<Arc<FrozenTrial>>>) -> std::slice::Iter<'a, Arc<FrozenTrial>>>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.chunks.iter().flat_map(|chunk| chunk.iter())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
