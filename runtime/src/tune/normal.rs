@@ -96,6 +96,29 @@ fn inverse_log_cdf(lp: f64) -> f64 {
     x
 }
 
+/// Slots of the per-thread memo of Φ (a power of two).
+const CDF_MEMO_SLOTS: usize = 512;
+
+thread_local! {
+    /// (x bits, Φ(x)) per slot, direct-mapped: TPE draws from the same kernels ask after ask, so
+    /// the same truncation bounds recur; a hit gives exactly what recomputing would.
+    static CDF_MEMO: std::cell::RefCell<[(u64, f64); CDF_MEMO_SLOTS]> = const { std::cell::RefCell::new([(u64::MAX, f64::NAN); CDF_MEMO_SLOTS]) };
+}
+
+/// Φ(x), memoised (an erfc each). The empty slot's key is a NaN's bits, which no bound has.
+fn memoised_cdf(x: f64) -> f64 {
+    let key = x.to_bits();
+    let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize % CDF_MEMO_SLOTS;
+    CDF_MEMO.with_borrow_mut(|memo| match memo[slot] {
+        (k, value) if k == key => value,
+        _ => {
+            let value = cdf(x);
+            memo[slot] = (key, value);
+            value
+        }
+    })
+}
+
 /// A draw from N(0, 1) truncated to [a, b] (standardised bounds, a < b), by inversion on the
 /// side of the interval nearer to the mode so that tail intervals keep their precision.
 pub fn sample_truncated(rng: &mut Rng, a: f64, b: f64) -> f64 {
@@ -110,8 +133,8 @@ pub fn sample_truncated(rng: &mut Rng, a: f64, b: f64) -> f64 {
         inverse_log_cdf(lb + (ratio + u * (1.0 - ratio)).ln())
     } else {
         // A tail beyond 8.5 moves p by under an ulp, so its erfc is skipped.
-        let pa = if a < -NEGLIGIBLE_TAIL { 0.0 } else { cdf(a) };
-        let pb = if b > NEGLIGIBLE_TAIL { 1.0 } else { cdf(b) };
+        let pa = if a < -NEGLIGIBLE_TAIL { 0.0 } else { memoised_cdf(a) };
+        let pb = if b > NEGLIGIBLE_TAIL { 1.0 } else { memoised_cdf(b) };
         inverse_cdf(pa + u * (pb - pa))
     };
     if x.is_finite() { x.clamp(a, b) } else { 0.5 * (a.max(-1e6) + b.min(1e6)) }

@@ -98,8 +98,13 @@ impl Observations {
         }
         let mut is_below = vec![false; self.scores.len()];
         order[..n_below].iter().for_each(|&i| is_below[i] = true);
-        let rows_where = |below: bool| (0..self.scores.len()).filter(|&i| is_below[i] == below).filter_map(|i| self.row[i]).collect();
-        (rows_where(true), rows_where(false))
+        let (mut below, mut above) = (Vec::with_capacity(n_below), Vec::with_capacity(self.scores.len() - n_below));
+        for (i, row) in self.row.iter().enumerate() {
+            if let Some(row) = *row {
+                if is_below[i] { below.push(row) } else { above.push(row) }
+            }
+        }
+        (below, above)
     }
 }
 
@@ -196,18 +201,19 @@ impl TpeSampler {
             ParzenEstimator::new(&dists, &columns, &default_weights(idx.len()), self.settings)
         };
         let (l, g) = (build(&below), build(&above));
-        let candidates = l.sample(rng, self.n_ei_candidates);
+        let drawn = l.sample(rng, self.n_ei_candidates);
+        let candidates: Vec<&[f64]> = drawn.chunks_exact(space.len()).collect();
         let best = best_candidate(&l.log_pdf(&candidates), &g.log_terms(&candidates))?;
-        candidates.into_iter().nth(best)
+        Some(candidates[best].to_vec())
     }
 }
 
 /// The candidate maximising ln l(x) − ln g(x), ties to the first: what a `max_by` over every
-/// exact ratio picks. ln g(x) is at least g's largest term at x (rounding keeps that), so
-/// ln l(x) minus that term bounds the ratio from above; a candidate whose bound is below an
+/// exact ratio picks. g's log terms at x give a floor of ln g(x) without an exponential per term,
+/// so ln l(x) minus that floor bounds the ratio from above; a candidate whose bound is below an
 /// exact ratio already found cannot win, and its ln g(x), the costly exponentials, is skipped.
 fn best_candidate(log_l: &[f64], g_terms: &MixtureTerms) -> Option<usize> {
-    let bounds: Vec<f64> = log_l.iter().enumerate().map(|(a, l)| l - g_terms.largest(a)).collect();
+    let bounds: Vec<f64> = log_l.iter().enumerate().map(|(a, l)| l - g_terms.log_density_floor(a)).collect();
     // Most promising first, so that the best exact ratio is found early (order only saves work).
     let mut by_bound: Vec<usize> = (0..log_l.len()).collect();
     by_bound.sort_by(|&a, &b| bounds[b].total_cmp(&bounds[a]));
@@ -304,7 +310,7 @@ mod tests {
                 let best = (0..24).max_by(|&a, &b| (log_l[a] - log_g[a]).total_cmp(&(log_l[b] - log_g[b])).then(b.cmp(&a)));
                 (best, log_l, log_g)
             };
-            let mut candidates = l.sample(&mut rng, 24);
+            let mut candidates: Vec<Vec<f64>> = l.sample(&mut rng, 24).chunks_exact(4).map(<[f64]>::to_vec).collect();
             // A copy of the winner elsewhere makes a tie that the first of the two must win.
             match exhaustive_argmax(&candidates).0.unwrap() {
                 23 => candidates[0] = candidates[23].clone(),
@@ -314,7 +320,7 @@ mod tests {
             let terms = g.log_terms(&candidates);
             assert_eq!(best_candidate(&log_l, &terms), exhaustive, "n = {n}");
             let best_ratio = exhaustive.map(|a| log_l[a] - log_g[a]).unwrap();
-            pruned_some |= (0..24).any(|a| log_l[a] - terms.largest(a) < best_ratio);
+            pruned_some |= (0..24).any(|a| log_l[a] - terms.log_density_floor(a) < best_ratio);
         }
         assert!(pruned_some, "no candidate's bound fell below the best ratio: the test does not exercise pruning");
     }

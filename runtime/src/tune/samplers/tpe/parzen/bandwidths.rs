@@ -52,10 +52,10 @@ fn insertion_sort_by_value(bucket: &mut [(u64, u32)]) {
     }
 }
 
-/// Positions 0..`n` sorted by (scramble, position): the order of ties. Memoised, as a
-/// prefix-closed table (the order of 0..n is that of 0..N ≥ n without the positions ≥ n), since
+/// Runs `f` on positions 0..`n` sorted by (scramble, position): the order of ties. Memoised, as
+/// a prefix-closed table (the order of 0..n is that of 0..N ≥ n without the positions ≥ n), since
 /// it is the same for every estimator of the same size.
-fn tie_order(n: usize) -> Vec<u32> {
+fn with_tie_order<R>(n: usize, f: impl FnOnce(&mut dyn Iterator<Item = u32>) -> R) -> R {
     static TABLE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
     let mut table = TABLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if table.len() < n {
@@ -64,7 +64,7 @@ fn tie_order(n: usize) -> Vec<u32> {
         keys.sort_unstable();
         *table = keys.into_iter().map(|k| k as u32).collect();
     }
-    table.iter().copied().filter(|&i| (i as usize) < n).collect()
+    f(&mut table.iter().copied().filter(|&i| (i as usize) < n))
 }
 
 /// Positions of `values` sorted by value (`f64::total_cmp`), ties by scramble then position.
@@ -82,21 +82,24 @@ fn sorted_order(values: &[f64], low: f64, high: f64) -> Vec<u32> {
     // Without a positive range everything shares bucket 0. NaN, from 0 × ∞ when the range
     // underflows, also maps to 0, which keeps the order.
     let scale = if high > low { n as f64 / (high - low) } else { 0.0 };
-    let buckets: Vec<u32> = values.iter().map(|&v| (((v - low) * scale) as usize).min(n - 1) as u32).collect();
+    let bucket = |v: f64| ((v - low) * scale) as usize;
     let mut starts = vec![0u32; n + 1];
-    for &b in &buckets {
-        starts[b as usize + 1] += 1;
+    for &v in values {
+        starts[bucket(v).min(n - 1) + 1] += 1;
     }
     for b in 1..=n {
         starts[b] += starts[b - 1];
     }
     let mut next = starts.clone();
     let mut dealt = vec![(0u64, 0u32); n];
-    for i in tie_order(n) {
-        let slot = &mut next[buckets[i as usize] as usize];
-        dealt[*slot as usize] = (value_key(values[i as usize]), i);
-        *slot += 1;
-    }
+    with_tie_order(n, |ties| {
+        for i in ties {
+            let v = values[i as usize];
+            let slot = &mut next[bucket(v).min(n - 1)];
+            dealt[*slot as usize] = (value_key(v), i);
+            *slot += 1;
+        }
+    });
     for range in starts.windows(2) {
         let bucket = &mut dealt[range[0] as usize..range[1] as usize];
         if bucket.len() <= SMALL_BUCKET {
@@ -115,16 +118,20 @@ fn sorted_order(values: &[f64], low: f64, high: f64) -> Vec<u32> {
 pub(super) fn bandwidths(mus: &[f64], t_low: f64, t_high: f64, settings: ParzenSettings) -> (Vec<f64>, Vec<u32>) {
     let order = sorted_order(mus, t_low, t_high);
     let m = order.len();
-    // The sorted observations between the bounds: sorted[s] for s in 1..=m, bounds at 0 and m + 1.
-    let sorted: Vec<f64> = std::iter::once(t_low).chain(order.iter().map(|&i| mus[i as usize])).chain([t_high]).collect();
-    let mut sigmas = vec![0.0; m];
-    for (&idx, w) in order.iter().zip(sorted.windows(3)) {
-        let here = w[1];
-        sigmas[idx as usize] = (here - w[0]).max(w[2] - here);
+    // The sorted observations between the bounds: sorted(s) for s in 1..=m, bounds at 0 and m + 1.
+    let sorted = |s: usize| if s == 0 { t_low } else if s > m { t_high } else { mus[order[s - 1] as usize] };
+    // Room for the prior kernel's bandwidth, which the caller appends.
+    let mut sigmas = Vec::with_capacity(m + 1);
+    sigmas.resize(m, 0.0);
+    let mut left = t_low;
+    for (s, &idx) in order.iter().enumerate() {
+        let (here, right) = (mus[idx as usize], sorted(s + 2));
+        sigmas[idx as usize] = (here - left).max(right - here);
+        left = here;
     }
     if !settings.consider_endpoints && m >= 2 {
-        sigmas[order[0] as usize] = sorted[2] - sorted[1];
-        sigmas[order[m - 1] as usize] = sorted[m] - sorted[m - 1];
+        sigmas[order[0] as usize] = sorted(2) - sorted(1);
+        sigmas[order[m - 1] as usize] = sorted(m) - sorted(m - 1);
     }
     let range = t_high - t_low;
     let min_sigma = if settings.consider_magic_clip { range / 100.0f64.min(1.0 + (m + 1) as f64) } else { 1e-12 };

@@ -7,7 +7,7 @@
 
 use super::exp::exp_nonpositive;
 use super::{Dim, NumericDim, ParzenEstimator};
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
 /// Kernels per block: 64 kernels × 24 samples of f64 take 12 KiB.
 const KERNEL_BLOCK: usize = 64;
@@ -27,44 +27,56 @@ enum Addend<'a> {
 }
 
 /// The mixture's log terms (log weight plus each dimension's log kernel density) at a batch of
-/// samples. Each sample's largest term is at hand without exponentials and bounds its log
-/// density from below; the exact log density is computed on demand, once per distinct sample
+/// samples. A floor of each sample's log density is at hand without an exponential per term; the
+/// exact log density is computed on demand, once per distinct sample
 /// (draws of grid and categorical parameters often repeat, and equal inputs give equal bits).
 pub struct MixtureTerms {
     /// One row per kernel, of one term per distinct sample.
     terms: Vec<f64>,
     n_distinct: usize,
-    /// Per distinct sample: its largest term and, once asked, its log density.
+    /// Per distinct sample: its largest term, a lower bound of Σ e^(term − largest) (at least 1)
+    /// and, once asked, its log density.
     maxima: Vec<f64>,
+    masses: Vec<f64>,
     log_densities: Vec<OnceCell<f64>>,
+    /// Room for one sample's kept terms, reused from sample to sample.
+    scratch: RefCell<Vec<f64>>,
     /// Per sample, which distinct sample it is.
     distinct_of: Vec<usize>,
 }
 
 impl MixtureTerms {
-    /// The largest term of sample `s`: its log density is at least this (the other terms only
-    /// add), also after rounding.
+    /// The largest term of sample `s`.
+    #[cfg(test)]
     pub fn largest(&self, s: usize) -> f64 {
         self.maxima[self.distinct_of[s]]
+    }
+
+    /// A lower bound of the log density at sample `s`, at least its largest term, found without
+    /// an exponential per term (see `exp_floor`). Shrunk by a relative 1e−9 so that it stays below
+    /// the exact value's rounding.
+    pub fn log_density_floor(&self, s: usize) -> f64 {
+        let d = self.distinct_of[s];
+        self.maxima[d] + (self.masses[d] * (1.0 - 1e-9)).ln().max(0.0)
     }
 
     /// ln of the mixture density at sample `s`.
     pub fn log_density(&self, s: usize) -> f64 {
         let d = self.distinct_of[s];
-        *self.log_densities[d].get_or_init(|| log_sum_exp(self.terms.iter().skip(d).step_by(self.n_distinct), self.maxima[d]))
+        *self.log_densities[d].get_or_init(|| log_sum_exp(self.terms.iter().skip(d).step_by(self.n_distinct), self.maxima[d], &mut self.scratch.borrow_mut()))
     }
 }
 
 impl ParzenEstimator {
     /// ln of the mixture density at each sample.
-    pub fn log_pdf(&self, samples: &[Vec<f64>]) -> Vec<f64> {
+    pub fn log_pdf<S: AsRef<[f64]>>(&self, samples: &[S]) -> Vec<f64> {
         let terms = self.log_terms(samples);
         (0..samples.len()).map(|s| terms.log_density(s)).collect()
     }
 
     /// The log terms at each sample. Grid columns are computed once per distinct value (samples
     /// often share them) and per distinct kernel.
-    pub fn log_terms(&self, samples: &[Vec<f64>]) -> MixtureTerms {
+    pub fn log_terms<S: AsRef<[f64]>>(&self, samples: &[S]) -> MixtureTerms {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, as just checked.
@@ -76,27 +88,28 @@ impl ParzenEstimator {
     /// The same code with 4-wide vectors: every term gets the same operations, so the same bits.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn log_terms_avx2(&self, samples: &[Vec<f64>]) -> MixtureTerms {
+    fn log_terms_avx2<S: AsRef<[f64]>>(&self, samples: &[S]) -> MixtureTerms {
         self.log_terms_on_any_cpu(samples)
     }
 
     #[inline(always)]
-    fn log_terms_on_any_cpu(&self, samples: &[Vec<f64>]) -> MixtureTerms {
+    fn log_terms_on_any_cpu<S: AsRef<[f64]>>(&self, samples: &[S]) -> MixtureTerms {
         // Equal samples (bit for bit) are adjacent once sorted by their bits.
-        let bits = |s: usize| samples[s].iter().map(|v| v.to_bits());
+        let bits = |s: usize| samples[s].as_ref().iter().map(|v| v.to_bits());
         let mut by_bits: Vec<usize> = (0..samples.len()).collect();
         by_bits.sort_unstable_by(|&a, &b| bits(a).cmp(bits(b)));
         let mut distinct: Vec<&[f64]> = Vec::new();
         let mut distinct_of = vec![0; samples.len()];
         for (i, &s) in by_bits.iter().enumerate() {
             if i == 0 || bits(by_bits[i - 1]).ne(bits(s)) {
-                distinct.push(&samples[s]);
+                distinct.push(samples[s].as_ref());
             }
             distinct_of[s] = distinct.len() - 1;
         }
         let n_distinct = distinct.len();
         let n_kernels = self.log_consts.len();
         let mut maxima = vec![f64::NEG_INFINITY; n_distinct];
+        let mut masses = vec![0.0; n_distinct];
         let mut terms = Vec::with_capacity(n_kernels * n_distinct);
         if n_distinct > 0 {
             let addends: Vec<Addend<'_>> = self
@@ -109,6 +122,7 @@ impl ParzenEstimator {
                 })
                 .collect();
             let mut block = Vec::with_capacity(KERNEL_BLOCK * n_distinct);
+            let (mut block_max, mut block_mass) = (vec![f64::NEG_INFINITY; n_distinct], vec![0.0; n_distinct]);
             for block_start in (0..n_kernels).step_by(KERNEL_BLOCK) {
                 let kernels = block_start..(block_start + KERNEL_BLOCK).min(n_kernels);
                 block.clear();
@@ -118,16 +132,30 @@ impl ParzenEstimator {
                 for addend in &addends {
                     addend.add_to(&mut block, kernels.clone(), n_distinct);
                 }
+                block_max.fill(f64::NEG_INFINITY);
                 for row in block.chunks_exact(n_distinct) {
-                    for (m, &t) in maxima.iter_mut().zip(row) {
+                    for (m, &t) in block_max.iter_mut().zip(row) {
                         // Not `if t > *m`: with AVX2 that becomes a masked store, slow on AMD.
                         *m = m.max(t);
+                    }
+                }
+                block_mass.fill(0.0);
+                for row in block.chunks_exact(n_distinct) {
+                    for ((a, &t), &m) in block_mass.iter_mut().zip(row).zip(&block_max) {
+                        *a += exp_floor(t - m);
+                    }
+                }
+                for s in 0..n_distinct {
+                    let merged = maxima[s].max(block_max[s]);
+                    if merged > f64::NEG_INFINITY {
+                        masses[s] = rescaled(masses[s], maxima[s] - merged) + rescaled(block_mass[s], block_max[s] - merged);
+                        maxima[s] = merged;
                     }
                 }
                 terms.extend_from_slice(&block);
             }
         }
-        MixtureTerms { terms, n_distinct, maxima, log_densities: vec![OnceCell::new(); n_distinct], distinct_of }
+        MixtureTerms { terms, n_distinct, maxima, masses, log_densities: vec![OnceCell::new(); n_distinct], scratch: RefCell::default(), distinct_of }
     }
 
     fn addend<'a>(&'a self, dim: &'a Dim, values: &[f64]) -> Addend<'a> {
@@ -193,33 +221,53 @@ impl Addend<'_> {
     }
 }
 
+/// max(0, 1 + d/4)⁴ ≤ e^d for every d (it is (1 + d/n)ⁿ with n = 4), and equal at d = 0: a lower
+/// bound of a term's share of the sum in five vector operations.
+#[inline(always)]
+fn exp_floor(d: f64) -> f64 {
+    let q = (1.0 + 0.25 * d).max(0.0);
+    let q2 = q * q;
+    q2 * q2
+}
+
+/// `mass` × e^d for d ≤ 0, rounded towards a lower bound where e^d underflows (d = −∞ gives 0).
+fn rescaled(mass: f64, d: f64) -> f64 {
+    if d == 0.0 {
+        mass
+    } else if d >= -700.0 {
+        mass * exp_nonpositive(d)
+    } else {
+        0.0
+    }
+}
+
 /// ln Σ e^t over one sample's terms (in kernel order) given their maximum, skipping terms that
 /// cannot change the sum in double precision. The kept differences are gathered first, without
 /// branches, then exponentiated and summed in four interleaved partial sums (a fixed order, the
 /// same on every CPU), so that the exponentials run on vectors.
-fn log_sum_exp<'a>(terms: impl ExactSizeIterator<Item = &'a f64>, max: f64) -> f64 {
+fn log_sum_exp<'a>(terms: impl ExactSizeIterator<Item = &'a f64>, max: f64, kept: &mut Vec<f64>) -> f64 {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, as just checked.
-        return unsafe { log_sum_exp_avx2(terms, max) };
+        return unsafe { log_sum_exp_avx2(terms, max, kept) };
     }
-    log_sum_exp_on_any_cpu(terms, max)
+    log_sum_exp_on_any_cpu(terms, max, kept)
 }
 
 /// The same code with 4-wide vectors and the same order of operations, so the same bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn log_sum_exp_avx2<'a>(terms: impl ExactSizeIterator<Item = &'a f64>, max: f64) -> f64 {
-    log_sum_exp_on_any_cpu(terms, max)
+fn log_sum_exp_avx2<'a>(terms: impl ExactSizeIterator<Item = &'a f64>, max: f64, kept: &mut Vec<f64>) -> f64 {
+    log_sum_exp_on_any_cpu(terms, max, kept)
 }
 
 #[inline(always)]
-fn log_sum_exp_on_any_cpu<'a>(terms: impl ExactSizeIterator<Item = &'a f64>, max: f64) -> f64 {
+fn log_sum_exp_on_any_cpu<'a>(terms: impl ExactSizeIterator<Item = &'a f64>, max: f64, kept: &mut Vec<f64>) -> f64 {
     if !max.is_finite() {
         return max;
     }
     let floor = max - NEGLIGIBLE_LOG_RATIO;
-    let mut kept = vec![0.0; terms.len()];
+    kept.resize(terms.len(), 0.0);
     let mut n_kept = 0;
     for &t in terms {
         kept[n_kept] = t - max;
@@ -245,6 +293,20 @@ mod tests {
     use crate::tune::rng::Rng;
 
     #[test]
+    fn exp_floor_stays_below_exp() {
+        assert_eq!(super::exp_floor(0.0), 1.0);
+        assert_eq!(super::exp_floor(f64::NEG_INFINITY), 0.0);
+        for i in 0..=100_000 {
+            let d = -50.0 * i as f64 / 100_000.0;
+            assert!(super::exp_floor(d) <= d.exp(), "{d}");
+        }
+        // Rescaling never rounds a mass up past the exact product's neighbourhood and drops underflow.
+        assert_eq!(super::rescaled(3.0, 0.0), 3.0);
+        assert_eq!(super::rescaled(3.0, f64::NEG_INFINITY), 0.0);
+        assert!((super::rescaled(3.0, -2.0) - 3.0 * (-2.0f64).exp()).abs() < 1e-15);
+    }
+
+    #[test]
     #[cfg(target_arch = "x86_64")]
     fn vector_code_gives_the_portable_bits() {
         if !std::arch::is_x86_feature_detected!("avx2") {
@@ -256,16 +318,19 @@ mod tests {
         let obs: Vec<Vec<f64>> = dists.iter().map(|d| (0..300).map(|_| crate::tune::samplers::random::sample_uniform(&mut rng, d)).collect()).collect();
         let settings = ParzenSettings { prior_weight: 1.0, consider_magic_clip: true, consider_endpoints: false };
         let pe = ParzenEstimator::new(&refs, &obs, &super::super::super::default_weights(300), settings);
-        let samples = pe.sample(&mut rng, 24);
+        let flat = pe.sample(&mut rng, 24);
+        let samples: Vec<&[f64]> = flat.chunks_exact(3).collect();
         let portable = pe.log_terms_on_any_cpu(&samples);
         // SAFETY: AVX2 was detected above.
         let vector = unsafe { pe.log_terms_avx2(&samples) };
         assert!(portable.terms.iter().zip(&vector.terms).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(portable.masses.iter().zip(&vector.masses).all(|(a, b)| a.to_bits() == b.to_bits()));
         for s in 0..24 {
             let column = || portable.terms.iter().skip(portable.distinct_of[s]).step_by(portable.n_distinct);
             let max = portable.largest(s);
             // SAFETY: as above.
-            assert_eq!(super::log_sum_exp_on_any_cpu(column(), max).to_bits(), unsafe { super::log_sum_exp_avx2(column(), max) }.to_bits(), "sample {s}");
+            let mut kept = Vec::new();
+            assert_eq!(super::log_sum_exp_on_any_cpu(column(), max, &mut kept).to_bits(), unsafe { super::log_sum_exp_avx2(column(), max, &mut kept) }.to_bits(), "sample {s}");
         }
     }
 }
