@@ -18,7 +18,7 @@ use crate::tune::frozen::{FrozenTrial, TrialState};
 use crate::tune::rng::{Rng, hash_str};
 use crate::tune::search_space::SearchSpace;
 use indexmap::IndexMap;
-use parzen::MixtureTerms;
+use parzen::{MixtureTerms, value_key};
 use row_cache::RowCache;
 use std::cmp::Ordering;
 
@@ -81,10 +81,47 @@ struct Observations {
     row: Vec<Option<usize>>,
     /// Per name, one value per row.
     values: Vec<Vec<f64>>,
+    /// Per name, the finished trials with values sorted by value (trial numbers), the row of
+    /// each finished trial, and the rows of running trials (not in those lists).
+    sorted_trials: Vec<Vec<u32>>,
+    row_of_trial: Vec<u32>,
+    running_rows: Vec<u32>,
     n_finished: usize,
 }
 
 impl Observations {
+    /// Positions in `below` and in `above` of their observations of name `d`, sorted by value (ties
+    /// in any order): one walk over the finished trials' sorted list, with the running rows merged
+    /// in. Empty if the list does not account for every row (then the estimators sort).
+    fn group_orders(&self, d: usize, below: &[usize], above: &[usize]) -> (Vec<u32>, Vec<u32>) {
+        const BELOW: u32 = 1 << 31;
+        let mut place = vec![u32::MAX; self.values[d].len()];
+        below.iter().enumerate().for_each(|(p, &row)| place[row] = BELOW | p as u32);
+        above.iter().enumerate().for_each(|(p, &row)| place[row] = p as u32);
+        let column = &self.values[d];
+        let mut running: Vec<(u64, u32)> = self.running_rows.iter().map(|&r| (value_key(column[r as usize]), r)).collect();
+        running.sort_unstable();
+        let mut running = running.into_iter().peekable();
+        let (mut below_order, mut above_order) = (Vec::with_capacity(below.len()), Vec::with_capacity(above.len()));
+        let mut push = |row: u32| match place[row as usize] {
+            u32::MAX => {}
+            p if p & BELOW != 0 => below_order.push(p & !BELOW),
+            p => above_order.push(p),
+        };
+        for &number in &self.sorted_trials[d] {
+            let Some(&row) = self.row_of_trial.get(number as usize).filter(|&&r| r != u32::MAX) else { continue };
+            if running.peek().is_some() {
+                let key = value_key(column[row as usize]);
+                while let Some((_, r)) = running.next_if(|&(k, _)| k <= key) {
+                    push(r);
+                }
+            }
+            push(row);
+        }
+        running.for_each(|(_, r)| push(r));
+        if below_order.len() == below.len() && above_order.len() == above.len() { (below_order, above_order) } else { (Vec::new(), Vec::new()) }
+    }
+
     /// Rows (in trial order) of the good and the bad group. COMPLETE trials by value fill the
     /// good group of γ(n finished) first, then PRUNED ones by (deepest step, value there);
     /// RUNNING ones (constant liar) always go to the bad group.
@@ -138,6 +175,9 @@ impl TpeSampler {
             running: Vec::with_capacity(n),
             row: Vec::with_capacity(n),
             values: (0..names.len()).map(|_| Vec::with_capacity(n)).collect(),
+            sorted_trials: Vec::new(),
+            row_of_trial: vec![u32::MAX; n],
+            running_rows: Vec::new(),
             n_finished: 0,
         };
         let mut n_rows = 0;
@@ -166,10 +206,20 @@ impl TpeSampler {
                 }
                 obs.row.push(values.map(|values| {
                     obs.values.iter_mut().zip(values).for_each(|(column, &v)| column.push(v));
+                    if trial.state.is_finished() {
+                        let number = trial.number as usize;
+                        if obs.row_of_trial.len() <= number {
+                            obs.row_of_trial.resize(number + 1, u32::MAX);
+                        }
+                        obs.row_of_trial[number] = n_rows as u32;
+                    } else {
+                        obs.running_rows.push(n_rows as u32);
+                    }
                     n_rows += 1;
                     n_rows - 1
                 }));
             }
+            obs.sorted_trials = table.sorted_by_value().to_vec();
         });
         obs
     }
@@ -196,11 +246,17 @@ impl TpeSampler {
         }
         let (below, above) = obs.split();
         let dists: Vec<&Distribution> = space.iter().map(|(_, d)| *d).collect();
-        let build = |idx: &[usize]| {
+        let (below_orders, above_orders): (Vec<Vec<u32>>, Vec<Vec<u32>>) = (0..dists.len())
+            .map(|d| match dists[d] {
+                Distribution::Categorical { .. } => (Vec::new(), Vec::new()),
+                _ => obs.group_orders(d, &below, &above),
+            })
+            .unzip();
+        let build = |idx: &[usize], orders: &[Vec<u32>]| {
             let columns: Vec<Vec<f64>> = obs.values.iter().map(|col| idx.iter().map(|&i| col[i]).collect()).collect();
-            ParzenEstimator::new(&dists, &columns, &default_weights(idx.len()), self.settings)
+            ParzenEstimator::with_orders(&dists, &columns, orders, &default_weights(idx.len()), self.settings)
         };
-        let (l, g) = (build(&below), build(&above));
+        let (l, g) = (build(&below, &below_orders), build(&above, &above_orders));
         let drawn = l.sample(rng, self.n_ei_candidates);
         let candidates: Vec<&[f64]> = drawn.chunks_exact(space.len()).collect();
         let best = best_candidate(&l.log_pdf(&candidates), &g.log_terms(&candidates))?;
@@ -340,6 +396,35 @@ mod tests {
         assert_eq!(below.iter().map(|&r| obs.values[0][r]).collect::<Vec<_>>(), vec![0.05]);
         assert_eq!(above.len(), 10);
         assert_eq!(obs.values[0][*above.last().unwrap()], 0.9);
+    }
+
+    #[test]
+    fn group_orders_sort_each_group_with_running_trials_merged_in() {
+        // Ties in y, running trials (constant liar, so in the bad group) between and below the
+        // finished values, then a trial added and a trial replaced between asks.
+        let sampler = TpeSampler::new(Some(1));
+        let mut trials: TrialList = (0..40).map(|i| trial(i, TrialState::Complete, Some(((i * 7) % 40) as f64), Some(((i * 13) % 10) as f64 / 10.0))).collect();
+        trials.push(trial(40, TrialState::Running, None, Some(0.55)));
+        trials.push(trial(41, TrialState::Running, None, Some(0.0)));
+        let check = |trials: &TrialList| {
+            let ctx = SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials, number: 99 };
+            let obs = sampler.observations(&ctx, &["y"]);
+            let (below, above) = obs.split();
+            let (below_order, above_order) = obs.group_orders(0, &below, &above);
+            for (group, order) in [(&below, &below_order), (&above, &above_order)] {
+                let mut positions = order.clone();
+                positions.sort_unstable();
+                assert_eq!(positions, (0..group.len() as u32).collect::<Vec<_>>());
+                let values: Vec<f64> = order.iter().map(|&p| obs.values[0][group[p as usize]]).collect();
+                assert!(values.windows(2).all(|w| w[0] <= w[1]), "{values:?}");
+            }
+            above.len()
+        };
+        assert_eq!(check(&trials), 38);
+        trials.push(trial(42, TrialState::Complete, Some(0.5), Some(0.33)));
+        assert_eq!(check(&trials), 38);
+        *trials.get_mut(3).unwrap() = trial(3, TrialState::Complete, Some(1.0), Some(0.99));
+        assert_eq!(check(&trials), 38);
     }
 
     #[test]

@@ -10,7 +10,8 @@ mod bandwidths;
 mod density;
 mod exp;
 
-use bandwidths::bandwidths;
+use bandwidths::{bandwidths, sorted_by_value};
+pub(super) use bandwidths::value_key;
 pub use density::MixtureTerms;
 
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
@@ -145,7 +146,9 @@ fn memoised_cell_log_mass(a: f64, b: f64) -> f64 {
 }
 
 impl NumericDim {
-    fn new(dist: &Distribution, observations: &[f64], settings: ParzenSettings) -> Self {
+    /// `order`, if given, lists the observations sorted by value (ties in any order); if it does
+    /// not sort the transformed values (a logarithm's rounding), they are sorted here.
+    fn new(dist: &Distribution, observations: &[f64], order: Option<&[u32]>, settings: ParzenSettings) -> Self {
         let (low, high, log, step) = match *dist {
             Distribution::Float { low, high, log, step } => (low, high, log, step),
             Distribution::Int { low, high, log, step } => (low as f64, high as f64, log, Some(step as f64)),
@@ -158,7 +161,15 @@ impl NumericDim {
         let mut mus = Vec::with_capacity(observations.len() + 1);
         mus.extend(observations.iter().map(|&x| transform(x)));
         let range = t_high - t_low;
-        let (mut sigmas, order) = bandwidths(&mus, t_low, t_high, settings);
+        let given = order.and_then(|order| Some((order, bandwidths(&mus, order, t_low, t_high, settings)?)));
+        let (order, mut sigmas) = match given {
+            Some((order, sigmas)) => (std::borrow::Cow::Borrowed(order), sigmas),
+            None => {
+                let order = sorted_by_value(&mus);
+                let sigmas = bandwidths(&mus, &order, t_low, t_high, settings).expect("sorted by value");
+                (std::borrow::Cow::Owned(order), sigmas)
+            }
+        };
         mus.push(0.5 * (t_low + t_high));
         sigmas.push(range);
         let inv_sigmas: Vec<f64> = sigmas.iter().map(|s| 1.0 / s).collect();
@@ -267,16 +278,24 @@ fn kernel_log_consts(weights: &[f64], dims: &[Dim]) -> Vec<f64> {
 impl ParzenEstimator {
     /// `observations[d]` are the internal values of dimension `d` (one per observation), with
     /// `obs_weights` (one per observation, before the prior's weight is appended).
+    #[cfg(test)]
     pub fn new(space: &[&Distribution], observations: &[Vec<f64>], obs_weights: &[f64], settings: ParzenSettings) -> Self {
+        Self::with_orders(space, observations, &[], obs_weights, settings)
+    }
+
+    /// `new`, given for some numeric dimensions `d` the positions of `observations[d]` sorted by
+    /// value (`orders[d]`, ties in any order; missing or empty: sorted here).
+    pub fn with_orders(space: &[&Distribution], observations: &[Vec<f64>], orders: &[Vec<u32>], obs_weights: &[f64], settings: ParzenSettings) -> Self {
         let mut weights: Vec<f64> = if obs_weights.is_empty() { vec![1.0] } else { obs_weights.iter().copied().chain([settings.prior_weight]).collect() };
         let total: f64 = weights.iter().sum();
         weights.iter_mut().for_each(|w| *w /= total);
         let dims: Vec<Dim> = space
             .iter()
             .zip(observations)
-            .map(|(dist, obs)| match dist {
+            .enumerate()
+            .map(|(d, (dist, obs))| match dist {
                 Distribution::Categorical { choices } => Dim::Categorical(CategoricalDim::new(choices.len(), obs, settings.prior_weight)),
-                numeric => Dim::Numeric(NumericDim::new(numeric, obs, settings)),
+                numeric => Dim::Numeric(NumericDim::new(numeric, obs, orders.get(d).filter(|o| !o.is_empty()).map(Vec::as_slice), settings)),
             })
             .collect();
         let log_consts = kernel_log_consts(&weights, &dims);
@@ -357,23 +376,6 @@ mod tests {
         // Mixture weights [1/2, 1/2] → p(1) = 0.5·0.6 + 0.5/3.
         let lp = pe.log_pdf(&[vec![1.0]])[0];
         assert!((lp.exp() - (0.3 + 0.5 / 3.0)).abs() < 1e-12);
-    }
-
-    #[test]
-    fn tied_observations_share_optunas_bandwidths_in_scrambled_order() {
-        // Six observations at 4 between neighbours at 1 and 9 in [0, 10]: sorted, the first tie
-        // gets the gap to its left (3), the last the gap to its right (5), the middle ones 0,
-        // clipped to 10 / min(100, 1 + 9) = 1.
-        let mus = [1.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 9.0];
-        let (sigmas, order) = bandwidths(&mus, 0.0, 10.0, SETTINGS);
-        let mut tied: Vec<f64> = sigmas[1..7].to_vec();
-        tied.sort_by(f64::total_cmp);
-        assert_eq!(tied, vec![1.0, 1.0, 1.0, 1.0, 3.0, 5.0]);
-        assert_eq!((sigmas[0], sigmas[7]), (3.0, 5.0));
-        assert_eq!((order[0], order[7]), (0, 7));
-        // Which tie is widest must not follow trial age (older trials weigh less).
-        let tie_order: Vec<u32> = order[1..7].to_vec();
-        assert!(tie_order != [1, 2, 3, 4, 5, 6] && tie_order != [6, 5, 4, 3, 2, 1], "{tie_order:?}");
     }
 
     #[test]

@@ -2,10 +2,15 @@
 //! changes, so each is read once per set of parameter names instead of once per ask. An entry is
 //! used only while the study hands out the very same `Arc` for that trial number (the entry
 //! holds a clone, so the pointer cannot be reused by another trial); anything else is re-read.
+//! Per parameter, the rows are also kept sorted by value, so that estimators need no sort.
 
 use super::Score;
+use super::parzen::value_key;
 use crate::tune::frozen::FrozenTrial;
 use std::sync::{Arc, Mutex};
+
+/// Above this many new rows the sorted lists are re-sorted whole instead of inserted into.
+const MAX_INSERTED: usize = 16;
 
 /// What TPE takes from one trial: its ranking score, if it is ranked, and the values of the
 /// asked names, if it has all of them.
@@ -16,11 +21,24 @@ pub(super) struct Row {
     pub values: Option<Box<[f64]>>,
 }
 
-/// Rows by trial number, one table per set of names (a univariate sampler asks per parameter).
+/// The rows of one set of names, by trial number.
+#[derive(Debug, Default)]
+struct NamesTable {
+    names: Vec<String>,
+    rows: Vec<Option<Row>>,
+    /// Per name, the trial number of every row with values, sorted by (value key, number).
+    by_value: Vec<Vec<u32>>,
+    /// Rows added since `by_value` was brought up to date.
+    added: Vec<u32>,
+    /// Whether a row was replaced since (its old values are somewhere in `by_value`).
+    replaced: bool,
+}
+
+/// Tables of one study, one per set of names (a univariate sampler asks per parameter).
 #[derive(Debug, Default)]
 struct Tables {
     study: String,
-    by_names: Vec<(Vec<String>, Vec<Option<Row>>)>,
+    by_names: Vec<NamesTable>,
 }
 
 #[derive(Debug, Default)]
@@ -35,33 +53,68 @@ impl RowCache {
         if tables.study != study {
             *tables = Tables { study: study.to_owned(), by_names: Vec::new() };
         }
-        let i = match tables.by_names.iter().position(|(n, _)| n.iter().map(String::as_str).eq(names.iter().copied())) {
+        let i = match tables.by_names.iter().position(|t| t.names.iter().map(String::as_str).eq(names.iter().copied())) {
             Some(i) => i,
             None => {
-                tables.by_names.push((names.iter().map(|n| (*n).to_owned()).collect(), Vec::new()));
+                tables.by_names.push(NamesTable { names: names.iter().map(|n| (*n).to_owned()).collect(), ..NamesTable::default() });
                 tables.by_names.len() - 1
             }
         };
-        f(&mut RowTable { rows: &mut tables.by_names[i].1 })
+        f(&mut RowTable { table: &mut tables.by_names[i] })
     }
 }
 
 pub(super) struct RowTable<'a> {
-    rows: &'a mut Vec<Option<Row>>,
+    table: &'a mut NamesTable,
 }
 
 impl RowTable<'_> {
     /// The cached row of finished `trial`, made by `read` when missing or stale.
     pub fn finished_row(&mut self, trial: &Arc<FrozenTrial>, read: impl FnOnce() -> (Option<Score>, Option<Box<[f64]>>)) -> &Row {
+        let table = &mut *self.table;
         let slot = trial.number as usize;
-        if self.rows.len() <= slot {
-            self.rows.resize_with(slot + 1, || None);
+        if table.rows.len() <= slot {
+            table.rows.resize_with(slot + 1, || None);
         }
-        let entry = &mut self.rows[slot];
+        let entry = &mut table.rows[slot];
         if !matches!(entry, Some(row) if Arc::ptr_eq(&row.trial, trial)) {
+            if entry.is_some() {
+                table.replaced = true;
+            } else {
+                table.added.push(slot as u32);
+            }
             let (score, values) = read();
             *entry = Some(Row { trial: Arc::clone(trial), score, values });
         }
         entry.as_ref().expect("filled above")
+    }
+
+    /// Per name, the trial numbers of every cached row that has values, sorted by value (ties by
+    /// trial number).
+    pub fn sorted_by_value(&mut self) -> &[Vec<u32>] {
+        let table = &mut *self.table;
+        let n_names = table.names.len();
+        if table.replaced || table.by_value.len() != n_names {
+            table.by_value = vec![Vec::new(); n_names];
+            table.added = (0..table.rows.len() as u32).collect();
+            table.replaced = false;
+        }
+        let rows = &table.rows;
+        let values = |number: u32| rows[number as usize].as_ref().and_then(|row| row.values.as_deref());
+        for (d, sorted) in table.by_value.iter_mut().enumerate() {
+            let key = |number: u32| values(number).map(|v| (value_key(v[d]), number));
+            let added = table.added.iter().copied().filter(|&number| values(number).is_some());
+            if table.added.len() > MAX_INSERTED {
+                sorted.extend(added);
+                sorted.sort_unstable_by_key(|&number| key(number));
+            } else {
+                for number in added {
+                    let at = sorted.partition_point(|&other| key(other) < key(number));
+                    sorted.insert(at, number);
+                }
+            }
+        }
+        table.added.clear();
+        &table.by_value
     }
 }

@@ -1,16 +1,10 @@
-//! Optuna's bandwidths, and the sorted order of the observations they come from. The order is
-//! found by a bucket sort on the value (about linear time for the values TPE sees, where a
-//! comparison sort of (value, scramble, position) keys was the costliest step of building an
-//! estimator), and it is exactly the order that sort gives.
+//! Optuna's bandwidths, from the observations in sorted order. Only the order by value matters:
+//! among equal observations the one with the smallest tie key takes the gap to the left, the one
+//! with the largest the gap to the right, and the others none, exactly as if the ties had been
+//! sorted by that key. So an order from anywhere (a sort here, or the sampler's running sorted
+//! list of finished trials) gives the same bandwidths bit for bit.
 
 use super::ParzenSettings;
-use std::sync::Mutex;
-
-/// Below this many observations a plain sort is as fast.
-const MIN_BUCKETED: usize = 64;
-
-/// Buckets up to this size are sorted by insertion.
-const SMALL_BUCKET: usize = 16;
 
 /// Order among equal observations: a fixed scramble of their positions, so that which of the
 /// tied kernels gets the wider bandwidth does not follow trial age (and so the age weights).
@@ -22,137 +16,107 @@ fn tie_scramble(position: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// A key whose integer order is `f64::total_cmp`'s order.
-fn total_order_key(x: f64) -> i64 {
+/// Rank of a position among equal observations: by scramble, then position.
+fn tie_key(position: u32) -> u64 {
+    (tie_scramble(u64::from(position)) as u32 as u64) << 32 | u64::from(position)
+}
+
+/// A key whose unsigned order is `f64::total_cmp`'s order (equal keys: equal bits).
+pub(in crate::tune::samplers::tpe) fn value_key(x: f64) -> u64 {
     let bits = x.to_bits() as i64;
-    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
+    (bits ^ ((((bits >> 63) as u64) >> 1) as i64)) as u64 ^ (1 << 63)
 }
 
-/// An unsigned key whose order is `f64::total_cmp`'s order.
-fn value_key(x: f64) -> u64 {
-    total_order_key(x) as u64 ^ (1 << 63)
-}
-
-/// (value, scramble, position) packed in one integer: the sort key, and the position back.
-fn sort_key(position: usize, value: f64) -> u128 {
-    (u128::from(value_key(value)) << 64) | (u128::from(tie_scramble(position as u64) as u32) << 32) | position as u128
-}
-
-/// Stable in-place sort by value key; buckets are mostly this small, where a library sort's
-/// set-up costs more than the sorting.
-fn insertion_sort_by_value(bucket: &mut [(u64, u32)]) {
-    for j in 1..bucket.len() {
-        let entry = bucket[j];
-        let mut i = j;
-        while i > 0 && bucket[i - 1].0 > entry.0 {
-            bucket[i] = bucket[i - 1];
-            i -= 1;
-        }
-        bucket[i] = entry;
-    }
-}
-
-/// Runs `f` on positions 0..`n` sorted by (scramble, position): the order of ties. Memoised, as
-/// a prefix-closed table (the order of 0..n is that of 0..N ≥ n without the positions ≥ n), since
-/// it is the same for every estimator of the same size.
-fn with_tie_order<R>(n: usize, f: impl FnOnce(&mut dyn Iterator<Item = u32>) -> R) -> R {
-    static TABLE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-    let mut table = TABLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if table.len() < n {
-        let size = n.next_power_of_two();
-        let mut keys: Vec<u64> = (0..size).map(|i| (tie_scramble(i as u64) as u32 as u64) << 32 | i as u64).collect();
-        keys.sort_unstable();
-        *table = keys.into_iter().map(|k| k as u32).collect();
-    }
-    f(&mut table.iter().copied().filter(|&i| (i as usize) < n))
-}
-
-/// Positions of `values` sorted by value (`f64::total_cmp`), ties by scramble then position.
-/// A bucket sort over [low, high]: positions are dealt, in tie order, to equal-width value
-/// ranges; the bucket index is a non-decreasing function of the value (each rounded operation
-/// is, and `as usize` saturates), so a stable sort of each bucket by value sorts the whole.
-fn sorted_order(values: &[f64], low: f64, high: f64) -> Vec<u32> {
-    let n = values.len();
-    if n < MIN_BUCKETED || values.iter().any(|v| v.is_nan()) {
-        // NaN has no place in value ranges; small inputs sort as fast directly.
-        let mut keys: Vec<u128> = values.iter().enumerate().map(|(i, &v)| sort_key(i, v)).collect();
-        keys.sort_unstable();
-        return keys.into_iter().map(|k| k as u32).collect();
-    }
-    // Without a positive range everything shares bucket 0. NaN, from 0 × ∞ when the range
-    // underflows, also maps to 0, which keeps the order.
-    let scale = if high > low { n as f64 / (high - low) } else { 0.0 };
-    let bucket = |v: f64| ((v - low) * scale) as usize;
-    let mut starts = vec![0u32; n + 1];
-    for &v in values {
-        starts[bucket(v).min(n - 1) + 1] += 1;
-    }
-    for b in 1..=n {
-        starts[b] += starts[b - 1];
-    }
-    let mut next = starts.clone();
-    let mut dealt = vec![(0u64, 0u32); n];
-    with_tie_order(n, |ties| {
-        for i in ties {
-            let v = values[i as usize];
-            let slot = &mut next[bucket(v).min(n - 1)];
-            dealt[*slot as usize] = (value_key(v), i);
-            *slot += 1;
-        }
-    });
-    for range in starts.windows(2) {
-        let bucket = &mut dealt[range[0] as usize..range[1] as usize];
-        if bucket.len() <= SMALL_BUCKET {
-            insertion_sort_by_value(bucket);
-        } else if bucket.iter().any(|e| e.0 != bucket[0].0) {
-            bucket.sort_by_key(|e| e.0);
-        }
-    }
-    dealt.into_iter().map(|(_, i)| i).collect()
+/// Positions of `values` sorted by value (`f64::total_cmp`), ties in position order.
+pub(super) fn sorted_by_value(values: &[f64]) -> Vec<u32> {
+    let mut keys: Vec<u128> = values.iter().enumerate().map(|(i, &v)| u128::from(value_key(v)) << 64 | i as u128).collect();
+    keys.sort_unstable();
+    keys.into_iter().map(|k| k as u32).collect()
 }
 
 /// Optuna's bandwidths: σ_i = the larger gap to a neighbour among the sorted observations, with
 /// the bounds as outer neighbours; the outermost observations use their inner gap only (unless
 /// `consider_endpoints`); then the magic clip to [range / min(100, 1 + n_kernels), range].
-/// Also returns the observations' sorted order (ties in a scrambled order, see `tie_scramble`).
-pub(super) fn bandwidths(mus: &[f64], t_low: f64, t_high: f64, settings: ParzenSettings) -> (Vec<f64>, Vec<u32>) {
-    let order = sorted_order(mus, t_low, t_high);
+/// `order` holds the positions of `mus` sorted by value, ties in any order; `None` if it does not
+/// sort them. Room is left for the prior kernel's bandwidth, which the caller appends.
+pub(super) fn bandwidths(mus: &[f64], order: &[u32], t_low: f64, t_high: f64, settings: ParzenSettings) -> Option<Vec<f64>> {
     let m = order.len();
-    // The sorted observations between the bounds: sorted(s) for s in 1..=m, bounds at 0 and m + 1.
-    let sorted = |s: usize| if s == 0 { t_low } else if s > m { t_high } else { mus[order[s - 1] as usize] };
-    // Room for the prior kernel's bandwidth, which the caller appends.
+    debug_assert_eq!(m, mus.len());
     let mut sigmas = Vec::with_capacity(m + 1);
     sigmas.resize(m, 0.0);
-    let mut left = t_low;
-    for (s, &idx) in order.iter().enumerate() {
-        let (here, right) = (mus[idx as usize], sorted(s + 2));
-        sigmas[idx as usize] = (here - left).max(right - here);
-        left = here;
+    let value = |s: usize| mus[order[s] as usize];
+    // The first and last observation in the tie-resolved order, for the endpoint rule.
+    let (mut first, mut last) = (0, 0);
+    let (mut left, mut start) = (t_low, 0);
+    while start < m {
+        let here = value(start);
+        let key = value_key(here);
+        let mut end = start + 1;
+        while end < m && value_key(value(end)) == key {
+            end += 1;
+        }
+        if end < m && value_key(value(end)) < key {
+            return None;
+        }
+        let right = if end < m { value(end) } else { t_high };
+        if end - start == 1 {
+            sigmas[order[start] as usize] = (here - left).max(right - here);
+            (first, last) = (if start == 0 { order[start] } else { first }, order[start]);
+        } else {
+            // Sorted by tie key, the run's first member has a tie on its right, its last a tie
+            // on its left and the middle ones ties on both sides.
+            let run = &order[start..end];
+            let lowest = *run.iter().min_by_key(|&&i| tie_key(i)).expect("a run is not empty");
+            let highest = *run.iter().max_by_key(|&&i| tie_key(i)).expect("a run is not empty");
+            for &i in run {
+                sigmas[i as usize] = (here - here).max(here - here);
+            }
+            sigmas[lowest as usize] = (here - left).max(here - here);
+            sigmas[highest as usize] = (here - here).max(right - here);
+            (first, last) = (if start == 0 { lowest } else { first }, highest);
+        }
+        (left, start) = (here, end);
     }
     if !settings.consider_endpoints && m >= 2 {
-        sigmas[order[0] as usize] = sorted(2) - sorted(1);
-        sigmas[order[m - 1] as usize] = sorted(m) - sorted(m - 1);
+        sigmas[first as usize] = value(1) - value(0);
+        sigmas[last as usize] = value(m - 1) - value(m - 2);
     }
     let range = t_high - t_low;
     let min_sigma = if settings.consider_magic_clip { range / 100.0f64.min(1.0 + (m + 1) as f64) } else { 1e-12 };
     for s in &mut sigmas {
         *s = s.clamp(min_sigma, range);
     }
-    (sigmas, order)
+    Some(sigmas)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn globally_sorted(values: &[f64]) -> Vec<u32> {
-        let mut keys: Vec<u128> = values.iter().enumerate().map(|(i, &v)| sort_key(i, v)).collect();
+    const SETTINGS: ParzenSettings = ParzenSettings { prior_weight: 1.0, consider_magic_clip: true, consider_endpoints: false };
+
+    /// The definition: sort by (value, tie key), then take each one's neighbours.
+    fn reference_bandwidths(mus: &[f64], t_low: f64, t_high: f64, settings: ParzenSettings) -> Vec<f64> {
+        let mut keys: Vec<(u64, u64)> = mus.iter().enumerate().map(|(i, &v)| (value_key(v), tie_key(i as u32))).collect();
         keys.sort_unstable();
-        keys.into_iter().map(|k| k as u32).collect()
+        let order: Vec<usize> = keys.iter().map(|k| k.1 as u32 as usize).collect();
+        let m = order.len();
+        let sorted: Vec<f64> = std::iter::once(t_low).chain(order.iter().map(|&i| mus[i])).chain([t_high]).collect();
+        let mut sigmas = vec![0.0; m];
+        for (&idx, w) in order.iter().zip(sorted.windows(3)) {
+            sigmas[idx] = (w[1] - w[0]).max(w[2] - w[1]);
+        }
+        if !settings.consider_endpoints && m >= 2 {
+            sigmas[order[0]] = sorted[2] - sorted[1];
+            sigmas[order[m - 1]] = sorted[m] - sorted[m - 1];
+        }
+        let range = t_high - t_low;
+        let min_sigma = if settings.consider_magic_clip { range / 100.0f64.min(1.0 + (m + 1) as f64) } else { 1e-12 };
+        sigmas.iter().map(|s| s.clamp(min_sigma, range)).collect()
     }
 
     #[test]
-    fn bucketed_order_is_the_global_sort() {
+    fn any_order_of_ties_gives_the_definitions_bits() {
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut uniform = || {
             state ^= state << 13;
@@ -161,20 +125,43 @@ mod tests {
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
         let spread: Vec<f64> = (0..500).map(|_| -11.5 + 6.9 * uniform()).collect();
-        // A dense cluster (one bucket gets most values) plus outliers.
         let clustered: Vec<f64> = (0..500).map(|i| if i % 50 == 0 { 1e6 * uniform() } else { 0.25 + 1e-9 * uniform() }).collect();
         let grid: Vec<f64> = (0..500).map(|_| 64.0 * (1.0 + (8.0 * uniform()).floor())).collect();
         let signed_zeros: Vec<f64> = (0..200).map(|i| [0.0, -0.0, 1.0, -1.0][i % 4]).collect();
-        let extreme: Vec<f64> = (0..200).map(|i| [f64::MAX, -f64::MAX, 5e-324, 0.0][i % 4]).collect();
-        let tiny_range: Vec<f64> = (0..200).map(|i| [1.0, 1.0 + f64::EPSILON][i % 2]).collect();
         let with_infinity: Vec<f64> = (0..100).map(|i| if i == 7 { f64::INFINITY } else { i as f64 }).collect();
         let with_nan: Vec<f64> = (0..100).map(|i| if i == 7 { f64::NAN } else { i as f64 }).collect();
-        let cases = [spread, clustered, grid, signed_zeros, extreme, tiny_range, with_infinity, with_nan, vec![3.0; 100]];
-        // The bounds only shape the buckets: narrow, wide, inverted or degenerate ones still sort.
-        for (low, high) in [(-11.5, 1e6), (0.0, 1.0), (-1e300, 1e300), (5.0, -5.0), (1.0, 1.0), (0.0, 5e-324)] {
+        assert_eq!(bandwidths(&[2.0, 1.0], &[0, 1], 0.0, 3.0, SETTINGS), None, "an order that does not sort");
+        let cases = [spread, clustered, grid, signed_zeros, with_infinity, with_nan, vec![3.0; 100], vec![2.0, 2.0], vec![1.0], vec![]];
+        for settings in [SETTINGS, ParzenSettings { consider_endpoints: true, consider_magic_clip: false, ..SETTINGS }] {
             for values in &cases {
-                assert_eq!(sorted_order(values, low, high), globally_sorted(values), "[{low}, {high}] {:?}", &values[..8]);
+                let expected = reference_bandwidths(values, -20.0, 2e6, settings);
+                // Ties in position order, and reversed: the bits must not move.
+                let order = sorted_by_value(values);
+                let mut reversed_ties = order.clone();
+                reversed_ties.chunk_by_mut(|a, b| value_key(values[*a as usize]) == value_key(values[*b as usize])).for_each(<[u32]>::reverse);
+                for order in [order, reversed_ties] {
+                    let sigmas = bandwidths(values, &order, -20.0, 2e6, settings).expect("a sorted order");
+                    let bits = |s: &[f64]| s.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&sigmas), bits(&expected), "{:?}", &values[..values.len().min(8)]);
+                }
             }
         }
+    }
+
+    #[test]
+    fn tied_observations_share_optunas_bandwidths_in_scrambled_order() {
+        // Six observations at 4 between neighbours at 1 and 9 in [0, 10]: sorted, the first tie
+        // gets the gap to its left (3), the last the gap to its right (5), the middle ones 0,
+        // clipped to 10 / min(100, 1 + 9) = 1.
+        let mus = [1.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 9.0];
+        let sigmas = bandwidths(&mus, &sorted_by_value(&mus), 0.0, 10.0, SETTINGS).unwrap();
+        let mut tied: Vec<f64> = sigmas[1..7].to_vec();
+        tied.sort_by(f64::total_cmp);
+        assert_eq!(tied, vec![1.0, 1.0, 1.0, 1.0, 3.0, 5.0]);
+        assert_eq!((sigmas[0], sigmas[7]), (3.0, 5.0));
+        // Which tie is widest must not follow trial age (older trials weigh less).
+        let left_gap = 1 + sigmas[1..7].iter().position(|&s| s == 3.0).unwrap();
+        let right_gap = 1 + sigmas[1..7].iter().position(|&s| s == 5.0).unwrap();
+        assert!((left_gap, right_gap) != (1, 6) && (left_gap, right_gap) != (6, 1), "{sigmas:?}");
     }
 }

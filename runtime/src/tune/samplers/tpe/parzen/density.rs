@@ -45,6 +45,32 @@ pub struct MixtureTerms {
     distinct_of: Vec<usize>,
 }
 
+thread_local! {
+    /// The terms buffer of the last batch, kept for the next: it is the largest allocation of an
+    /// ask (24 samples × the kernels of g), large enough that the allocator would map fresh pages
+    /// for it every time.
+    static SPARE_TERMS: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// An empty buffer with room for `capacity` terms, the spare one if there is one.
+fn spare_terms(capacity: usize) -> Vec<f64> {
+    let mut terms = SPARE_TERMS.take();
+    terms.clear();
+    terms.reserve(capacity);
+    terms
+}
+
+impl Drop for MixtureTerms {
+    fn drop(&mut self) {
+        let terms = std::mem::take(&mut self.terms);
+        // Keep the larger of the two (l's batch is small, g's large).
+        SPARE_TERMS.with(|spare| {
+            let kept = spare.take();
+            spare.set(if kept.capacity() >= terms.capacity() { kept } else { terms });
+        });
+    }
+}
+
 impl MixtureTerms {
     /// The largest term of sample `s`.
     #[cfg(test)]
@@ -110,7 +136,7 @@ impl ParzenEstimator {
         let n_kernels = self.log_consts.len();
         let mut maxima = vec![f64::NEG_INFINITY; n_distinct];
         let mut masses = vec![0.0; n_distinct];
-        let mut terms = Vec::with_capacity(n_kernels * n_distinct);
+        let mut terms = spare_terms(n_kernels * n_distinct);
         if n_distinct > 0 {
             let addends: Vec<Addend<'_>> = self
                 .dims
@@ -121,16 +147,17 @@ impl ParzenEstimator {
                     self.addend(dim, &values)
                 })
                 .collect();
-            let mut block = Vec::with_capacity(KERNEL_BLOCK * n_distinct);
             let (mut block_max, mut block_mass) = (vec![f64::NEG_INFINITY; n_distinct], vec![0.0; n_distinct]);
             for block_start in (0..n_kernels).step_by(KERNEL_BLOCK) {
                 let kernels = block_start..(block_start + KERNEL_BLOCK).min(n_kernels);
-                block.clear();
+                // The block is filled in place, where it stays: the rows of these kernels.
+                let offset = terms.len();
                 for &log_const in &self.log_consts[kernels.clone()] {
-                    block.extend(std::iter::repeat_n(log_const, n_distinct));
+                    terms.extend(std::iter::repeat_n(log_const, n_distinct));
                 }
+                let block = &mut terms[offset..];
                 for addend in &addends {
-                    addend.add_to(&mut block, kernels.clone(), n_distinct);
+                    addend.add_to(block, kernels.clone(), n_distinct);
                 }
                 block_max.fill(f64::NEG_INFINITY);
                 for row in block.chunks_exact(n_distinct) {
@@ -152,7 +179,6 @@ impl ParzenEstimator {
                         maxima[s] = merged;
                     }
                 }
-                terms.extend_from_slice(&block);
             }
         }
         MixtureTerms { terms, n_distinct, maxima, masses, log_densities: vec![OnceCell::new(); n_distinct], scratch: RefCell::default(), distinct_of }
