@@ -89,20 +89,27 @@ struct Observations {
     n_finished: usize,
 }
 
+/// The group bit of a row's place (see `Observations::places`).
+const BELOW: u32 = 1 << 31;
+
 impl Observations {
+    /// Per row, its group and position there: `BELOW | position` or `position`.
+    fn places(&self, below: &[usize], above: &[usize]) -> Vec<u32> {
+        let mut place = vec![u32::MAX; self.values[0].len()];
+        below.iter().enumerate().for_each(|(p, &row)| place[row] = BELOW | p as u32);
+        above.iter().enumerate().for_each(|(p, &row)| place[row] = p as u32);
+        place
+    }
+
     /// Positions in `below` and in `above` of their observations of name `d`, sorted by value (ties
     /// in any order): one walk over the finished trials' sorted list, with the running rows merged
     /// in. Empty if the list does not account for every row (then the estimators sort).
-    fn group_orders(&self, d: usize, below: &[usize], above: &[usize]) -> (Vec<u32>, Vec<u32>) {
-        const BELOW: u32 = 1 << 31;
-        let mut place = vec![u32::MAX; self.values[d].len()];
-        below.iter().enumerate().for_each(|(p, &row)| place[row] = BELOW | p as u32);
-        above.iter().enumerate().for_each(|(p, &row)| place[row] = p as u32);
+    fn group_orders(&self, d: usize, place: &[u32], n_below: usize, n_above: usize) -> (Vec<u32>, Vec<u32>) {
         let column = &self.values[d];
         let mut running: Vec<(u64, u32)> = self.running_rows.iter().map(|&r| (value_key(column[r as usize]), r)).collect();
         running.sort_unstable();
         let mut running = running.into_iter().peekable();
-        let (mut below_order, mut above_order) = (Vec::with_capacity(below.len()), Vec::with_capacity(above.len()));
+        let (mut below_order, mut above_order) = (Vec::with_capacity(n_below), Vec::with_capacity(n_above));
         let mut push = |row: u32| match place[row as usize] {
             u32::MAX => {}
             p if p & BELOW != 0 => below_order.push(p & !BELOW),
@@ -119,7 +126,7 @@ impl Observations {
             push(row);
         }
         running.for_each(|(_, r)| push(r));
-        if below_order.len() == below.len() && above_order.len() == above.len() { (below_order, above_order) } else { (Vec::new(), Vec::new()) }
+        if below_order.len() == n_below && above_order.len() == n_above { (below_order, above_order) } else { (Vec::new(), Vec::new()) }
     }
 
     /// Rows (in trial order) of the good and the bad group. COMPLETE trials by value fill the
@@ -246,10 +253,11 @@ impl TpeSampler {
         }
         let (below, above) = obs.split();
         let dists: Vec<&Distribution> = space.iter().map(|(_, d)| *d).collect();
+        let place = obs.places(&below, &above);
         let (below_orders, above_orders): (Vec<Vec<u32>>, Vec<Vec<u32>>) = (0..dists.len())
             .map(|d| match dists[d] {
                 Distribution::Categorical { .. } => (Vec::new(), Vec::new()),
-                _ => obs.group_orders(d, &below, &above),
+                _ => obs.group_orders(d, &place, below.len(), above.len()),
             })
             .unzip();
         let build = |idx: &[usize], orders: &[Vec<u32>]| {
@@ -410,7 +418,7 @@ mod tests {
             let ctx = SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials, number: 99 };
             let obs = sampler.observations(&ctx, &["y"]);
             let (below, above) = obs.split();
-            let (below_order, above_order) = obs.group_orders(0, &below, &above);
+            let (below_order, above_order) = obs.group_orders(0, &obs.places(&below, &above), below.len(), above.len());
             for (group, order) in [(&below, &below_order), (&above, &above_order)] {
                 let mut positions = order.clone();
                 positions.sort_unstable();

@@ -9,6 +9,7 @@ use crate::tune::rng::Rng;
 mod bandwidths;
 mod density;
 mod exp;
+mod memo;
 
 use bandwidths::{bandwidths, sorted_by_value};
 pub(super) use bandwidths::value_key;
@@ -105,7 +106,7 @@ fn log_mass_fast(a: f64, b: f64) -> f64 {
 
 /// ln of a kernel's mass inside its truncation bounds (standardised a < b).
 fn log_norm(a: f64, b: f64) -> f64 {
-    if a < -FULL_MASS && b > FULL_MASS { 0.0 } else { log_mass_fast(a, b) }
+    if a < -FULL_MASS && b > FULL_MASS { 0.0 } else { memo::KERNEL_MASSES.with_borrow_mut(|memo| memo.get_or(a, b, log_mass_fast)) }
 }
 
 /// A kernel's log mass on a grid cell for the mixture density. Cells more than `FAR` standard
@@ -119,30 +120,6 @@ fn cell_log_mass(a: f64, b: f64) -> f64 {
     } else {
         normal::log_mass(a, b)
     }
-}
-
-/// Slots of the per-thread memo of `cell_log_mass` (a power of two).
-const CELL_MEMO_SLOTS: usize = 1024;
-
-thread_local! {
-    /// (a bits, b bits, result) per slot, direct-mapped: grid kernels and the cells asked about
-    /// repeat from ask to ask, and the result is a function of the bits of a and b alone, so a hit
-    /// gives exactly what recomputing would.
-    static CELL_MEMO: std::cell::RefCell<Vec<Option<(u64, u64, f64)>>> = std::cell::RefCell::new(vec![None; CELL_MEMO_SLOTS]);
-}
-
-/// `cell_log_mass`, memoised (it costs two erfc and a logarithm).
-fn memoised_cell_log_mass(a: f64, b: f64) -> f64 {
-    let key = (a.to_bits(), b.to_bits());
-    let slot = ((key.0 ^ key.1.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize % CELL_MEMO_SLOTS;
-    CELL_MEMO.with_borrow_mut(|memo| match memo[slot] {
-        Some((ka, kb, value)) if (ka, kb) == key => value,
-        _ => {
-            let value = cell_log_mass(a, b);
-            memo[slot] = Some((key.0, key.1, value));
-            value
-        }
-    })
 }
 
 impl NumericDim {
@@ -225,7 +202,7 @@ impl NumericDim {
         let (a, b) = (x - step / 2.0, x + step / 2.0);
         let (ta, tb) = if self.log { (a.ln(), b.ln()) } else { (a, b) };
         out.clear();
-        out.extend(grid.mus.iter().zip(&grid.inv_sigmas).zip(&grid.log_norms).map(|((mu, inv), norm)| memoised_cell_log_mass((ta - mu) * inv, (tb - mu) * inv) - norm));
+        memo::CELL_MASSES.with_borrow_mut(|memo| out.extend(grid.mus.iter().zip(&grid.inv_sigmas).zip(&grid.log_norms).map(|((mu, inv), norm)| memo.get_or((ta - mu) * inv, (tb - mu) * inv, cell_log_mass) - norm)));
     }
 }
 

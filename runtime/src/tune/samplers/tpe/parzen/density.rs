@@ -204,14 +204,19 @@ impl ParzenEstimator {
                             })
                         })
                         .collect();
-                    let columns = &columns;
-                    let by_shape = (0..grid.mus.len()).flat_map(|shape| column_of_sample.iter().map(move |&c| columns[c][shape])).collect();
+                    let mut by_shape = Vec::with_capacity(grid.mus.len() * values.len());
+                    for shape in 0..grid.mus.len() {
+                        by_shape.extend(column_of_sample.iter().map(|&c| columns[c][shape]));
+                    }
                     Addend::Lookup { shape_of_kernel: &grid.of_kernel, by_shape }
                 }
             },
             Dim::Categorical(c) => {
                 // Row r of the row-major probabilities, at each sample's choice.
-                let by_shape = c.log_probs.chunks_exact(c.n_choices).flat_map(|row| values.iter().map(move |&v| row[v as usize])).collect();
+                let mut by_shape = Vec::with_capacity(c.log_probs.len() / c.n_choices * values.len());
+                for row in c.log_probs.chunks_exact(c.n_choices) {
+                    by_shape.extend(values.iter().map(|&v| row[v as usize]));
+                }
                 Addend::Lookup { shape_of_kernel: &c.row_of_kernel, by_shape }
             }
         }
