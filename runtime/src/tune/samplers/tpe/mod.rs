@@ -133,15 +133,26 @@ impl Observations {
     /// good group of γ(n finished) first, then PRUNED ones by (deepest step, value there);
     /// RUNNING ones (constant liar) always go to the bad group.
     fn split(&self) -> (Vec<usize>, Vec<usize>) {
-        let mut order: Vec<usize> = (0..self.scores.len()).filter(|&i| !self.running[i]).collect();
-        let n_below = default_gamma(self.n_finished).min(order.len());
-        // The n_below best under (score, position), a total order: a selection, not a sort.
-        let by_score = |a: &usize, b: &usize| self.scores[*a].cmp(&self.scores[*b]).then(a.cmp(b));
-        if n_below < order.len() {
-            order.select_nth_unstable_by(n_below, by_score);
-        }
+        let n_ranked = self.running.iter().filter(|&&r| !r).count();
+        let n_below = default_gamma(self.n_finished).min(n_ranked);
         let mut is_below = vec![false; self.scores.len()];
-        order[..n_below].iter().for_each(|&i| is_below[i] = true);
+        // The n_below best under (score, position), a total order: a selection, not a sort. With
+        // one depth for all (no pruned trials) the order packs into integers.
+        let depth = self.scores.first().map(|s| s.0);
+        if self.scores.iter().all(|s| Some(s.0) == depth) && self.scores.len() < 1 << 32 {
+            let mut keys: Vec<u128> = (0..self.scores.len()).filter(|&i| !self.running[i]).map(|i| u128::from(value_key(self.scores[i].1)) << 32 | i as u128).collect();
+            if n_below < keys.len() {
+                keys.select_nth_unstable(n_below);
+            }
+            keys[..n_below].iter().for_each(|&k| is_below[k as u32 as usize] = true);
+        } else {
+            let mut order: Vec<usize> = (0..self.scores.len()).filter(|&i| !self.running[i]).collect();
+            let by_score = |a: &usize, b: &usize| self.scores[*a].cmp(&self.scores[*b]).then(a.cmp(b));
+            if n_below < order.len() {
+                order.select_nth_unstable_by(n_below, by_score);
+            }
+            order[..n_below].iter().for_each(|&i| is_below[i] = true);
+        }
         let (mut below, mut above) = (Vec::with_capacity(n_below), Vec::with_capacity(self.scores.len() - n_below));
         for (i, row) in self.row.iter().enumerate() {
             if let Some(row) = *row {

@@ -21,6 +21,23 @@ fn tie_key(position: u32) -> u64 {
     (tie_scramble(u64::from(position)) as u32 as u64) << 32 | u64::from(position)
 }
 
+thread_local! {
+    /// `tie_key` of positions 0.., grown on demand: grid parameters have long runs of ties, and
+    /// every member's key is looked at on every ask.
+    static TIE_KEYS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with the tie keys of positions 0..n at hand.
+fn with_tie_keys<R>(n: usize, f: impl FnOnce(&[u64]) -> R) -> R {
+    TIE_KEYS.with_borrow_mut(|keys| {
+        if keys.len() < n {
+            let len = keys.len();
+            keys.extend((len..n.next_power_of_two()).map(|i| tie_key(i as u32)));
+        }
+        f(keys)
+    })
+}
+
 /// A key whose unsigned order is `f64::total_cmp`'s order (equal keys: equal bits).
 pub(in crate::tune::samplers::tpe) fn value_key(x: f64) -> u64 {
     let bits = x.to_bits() as i64;
@@ -66,8 +83,10 @@ pub(super) fn bandwidths(mus: &[f64], order: &[u32], t_low: f64, t_high: f64, se
             // Sorted by tie key, the run's first member has a tie on its right, its last a tie
             // on its left and the middle ones ties on both sides.
             let run = &order[start..end];
-            let lowest = *run.iter().min_by_key(|&&i| tie_key(i)).expect("a run is not empty");
-            let highest = *run.iter().max_by_key(|&&i| tie_key(i)).expect("a run is not empty");
+            let (lowest, highest) = with_tie_keys(m, |keys| {
+                let by_key = |i: &&u32| keys[**i as usize];
+                (*run.iter().min_by_key(by_key).expect("a run is not empty"), *run.iter().max_by_key(by_key).expect("a run is not empty"))
+            });
             for &i in run {
                 sigmas[i as usize] = (here - here).max(here - here);
             }
