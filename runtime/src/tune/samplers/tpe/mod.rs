@@ -207,25 +207,27 @@ impl TpeSampler {
             (score, values)
         };
         self.rows.with_table(ctx.study_name, names, |table| {
-            for trial in ctx.trials.iter().filter(|t| t.number != ctx.number) {
+            for (position, trial) in ctx.trials.iter().enumerate() {
+                // A cached row at the trial's position (trials are listed by number) answers
+                // without looking into the trial.
                 let fresh;
-                let (score, values) = if trial.state.is_finished() {
-                    let row = table.finished_row(trial, || read(trial));
-                    (row.score, row.values.as_deref())
+                let (number, finished, (score, values)) = if table.is_cached(position, trial) {
+                    (position, true, table.row(position))
+                } else if trial.number == ctx.number {
+                    continue;
+                } else if trial.state.is_finished() {
+                    (trial.number as usize, true, table.finished_row(trial, || read(trial)))
                 } else {
                     fresh = read(trial);
-                    (fresh.0, fresh.1.as_deref())
+                    (trial.number as usize, false, (fresh.0, fresh.1.as_deref()))
                 };
                 let Some(score) = score else { continue };
                 obs.scores.push(score);
-                obs.running.push(trial.state == TrialState::Running);
-                if trial.state != TrialState::Running {
-                    obs.n_finished += 1;
-                }
+                obs.running.push(!finished);
+                obs.n_finished += usize::from(finished);
                 obs.row.push(values.map(|values| {
                     obs.values.iter_mut().zip(values).for_each(|(column, &v)| column.push(v));
-                    if trial.state.is_finished() {
-                        let number = trial.number as usize;
+                    if finished {
                         if obs.row_of_trial.len() <= number {
                             obs.row_of_trial.resize(number + 1, u32::MAX);
                         }

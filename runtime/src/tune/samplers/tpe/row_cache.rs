@@ -14,18 +14,18 @@ const MAX_INSERTED: usize = 16;
 
 /// What TPE takes from one trial: its ranking score, if it is ranked, and the values of the
 /// asked names, if it has all of them.
-#[derive(Debug)]
-pub(super) struct Row {
-    trial: Arc<FrozenTrial>,
-    pub score: Option<Score>,
-    pub values: Option<Box<[f64]>>,
-}
+pub(super) type Read = (Option<Score>, Option<Box<[f64]>>);
 
-/// The rows of one set of names, by trial number.
+/// The rows of one set of names, by trial number, in columns.
 #[derive(Debug, Default)]
 struct NamesTable {
     names: Vec<String>,
-    rows: Vec<Option<Row>>,
+    /// The trial each row was read from; `None` where there is no row.
+    trials: Vec<Option<Arc<FrozenTrial>>>,
+    scores: Vec<Option<Score>>,
+    /// Whether the row has every name's value, and the values (`names.len()` per row).
+    has_values: Vec<bool>,
+    values: Vec<f64>,
     /// Per name, the trial number of every row with values, sorted by (value key, number).
     by_value: Vec<Vec<u32>>,
     /// Rows added since `by_value` was brought up to date.
@@ -69,41 +69,60 @@ pub(super) struct RowTable<'a> {
 }
 
 impl RowTable<'_> {
-    /// The cached row of finished `trial`, made by `read` when missing or stale.
-    pub fn finished_row(&mut self, trial: &Arc<FrozenTrial>, read: impl FnOnce() -> (Option<Score>, Option<Box<[f64]>>)) -> &Row {
-        let table = &mut *self.table;
-        let slot = trial.number as usize;
-        if table.rows.len() <= slot {
-            table.rows.resize_with(slot + 1, || None);
-        }
-        let entry = &mut table.rows[slot];
-        if !matches!(entry, Some(row) if Arc::ptr_eq(&row.trial, trial)) {
-            if entry.is_some() {
+    /// Whether the row of trial number `number` was read from this very `trial` (then there is
+    /// no need to look into the trial: a finished trial, cached under its own number).
+    pub fn is_cached(&self, number: usize, trial: &Arc<FrozenTrial>) -> bool {
+        matches!(self.table.trials.get(number), Some(Some(cached)) if Arc::ptr_eq(cached, trial))
+    }
+
+    /// The cached row of trial number `number`.
+    pub fn row(&self, number: usize) -> (Option<Score>, Option<&[f64]>) {
+        let width = self.table.names.len();
+        (self.table.scores[number], self.table.has_values[number].then(|| &self.table.values[number * width..][..width]))
+    }
+
+    /// The row of finished `trial`, made by `read` when missing or stale.
+    pub fn finished_row(&mut self, trial: &Arc<FrozenTrial>, read: impl FnOnce() -> Read) -> (Option<Score>, Option<&[f64]>) {
+        let number = trial.number as usize;
+        if !self.is_cached(number, trial) {
+            let table = &mut *self.table;
+            let width = table.names.len();
+            if table.trials.len() <= number {
+                table.trials.resize(number + 1, None);
+                table.scores.resize(number + 1, None);
+                table.has_values.resize(number + 1, false);
+                table.values.resize((number + 1) * width, f64::NAN);
+            }
+            if table.trials[number].is_some() {
                 table.replaced = true;
             } else {
-                table.added.push(slot as u32);
+                table.added.push(number as u32);
             }
             let (score, values) = read();
-            *entry = Some(Row { trial: Arc::clone(trial), score, values });
+            table.trials[number] = Some(Arc::clone(trial));
+            table.scores[number] = score;
+            table.has_values[number] = values.is_some();
+            if let Some(values) = values {
+                table.values[number * width..][..width].copy_from_slice(&values);
+            }
         }
-        entry.as_ref().expect("filled above")
+        self.row(number)
     }
 
     /// Per name, the trial numbers of every cached row that has values, sorted by value (ties by
     /// trial number).
     pub fn sorted_by_value(&mut self) -> &[Vec<u32>] {
         let table = &mut *self.table;
-        let n_names = table.names.len();
-        if table.replaced || table.by_value.len() != n_names {
-            table.by_value = vec![Vec::new(); n_names];
-            table.added = (0..table.rows.len() as u32).collect();
+        let width = table.names.len();
+        if table.replaced || table.by_value.len() != width {
+            table.by_value = vec![Vec::new(); width];
+            table.added = (0..table.trials.len() as u32).collect();
             table.replaced = false;
         }
-        let rows = &table.rows;
-        let values = |number: u32| rows[number as usize].as_ref().and_then(|row| row.values.as_deref());
+        let (has_values, values) = (&table.has_values, &table.values);
         for (d, sorted) in table.by_value.iter_mut().enumerate() {
-            let key = |number: u32| values(number).map(|v| (value_key(v[d]), number));
-            let added = table.added.iter().copied().filter(|&number| values(number).is_some());
+            let key = |number: u32| (value_key(values[number as usize * width + d]), number);
+            let added = table.added.iter().copied().filter(|&number| has_values[number as usize]);
             if table.added.len() > MAX_INSERTED {
                 sorted.extend(added);
                 sorted.sort_unstable_by_key(|&number| key(number));
