@@ -11,17 +11,17 @@ const CHUNK: usize = 32;
 
 #[derive(Debug, Clone, Default)]
 pub struct TrialList {
+    /// Full chunks of `CHUNK` trials, then at most one partly filled.
     chunks: Vec<Arc<Vec<Arc<FrozenTrial>>>>,
-    len: usize,
 }
 
 impl TrialList {
     pub fn len(&self) -> usize {
-        self.len
+        self.chunks.last().map_or(0, |last| (self.chunks.len() - 1) * CHUNK + last.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.chunks.is_empty()
     }
 
     /// Trial `number`, if the list has it.
@@ -44,7 +44,6 @@ impl TrialList {
             Some(chunk) if chunk.len() < CHUNK => Arc::make_mut(chunk).push(trial),
             _ => self.chunks.push(Arc::new(vec![trial])),
         }
-        self.len += 1;
     }
 
     /// Trial `number` for changing it (its chunk is copied first if a copy of the list shares it).
@@ -57,7 +56,7 @@ impl std::ops::Index<usize> for TrialList {
     type Output = Arc<FrozenTrial>;
 
     fn index(&self, number: usize) -> &Arc<FrozenTrial> {
-        self.get(number).unwrap_or_else(|| panic!("trial {number} is not in a list of {}", self.len))
+        self.get(number).unwrap_or_else(|| panic!("trial {number} is not in a list of {}", self.len()))
     }
 }
 
