@@ -138,8 +138,8 @@ impl Observations {
         let mut is_below = vec![false; self.scores.len()];
         // The n_below best under (score, position), a total order: a selection, not a sort. With
         // one depth for all (no pruned trials) the order packs into integers.
-        let depth = self.scores.first().map(|s| s.0);
-        if self.scores.iter().all(|s| Some(s.0) == depth) && self.scores.len() < 1 << 32 {
+        let same_depth = self.scores.first().is_none_or(|first| self.scores.iter().all(|s| s.0.total_cmp(&first.0).is_eq()));
+        if same_depth && self.scores.len() < 1 << 32 {
             let mut keys: Vec<u128> = (0..self.scores.len()).filter(|&i| !self.running[i]).map(|i| u128::from(value_key(self.scores[i].1)) << 32 | i as u128).collect();
             if n_below < keys.len() {
                 keys.select_nth_unstable(n_below);
