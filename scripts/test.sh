@@ -11,3 +11,5 @@ bash scripts/kfp-venv.sh >/dev/null
 cargo test --workspace --no-fail-fast
 # The PyTorchJob launcher (kube-rs) against a fake API server on 127.0.0.1.
 cargo test -p kfp-k8s --features launcher --no-fail-fast
+# The benches build (they hold the measurements behind the tuner's defaults and speed claims).
+cargo bench -p kfp-runtime --no-run
