@@ -7,6 +7,9 @@
 //! mixed space). Prints the median regret after 25, 50 and 100 trials of each, and the chance
 //! that a seed with the dimension's share ends lower (0.5: no difference).
 
+mod common;
+
+use common::{chance_lower, parallel, quantiles};
 use kfp_runtime::tune::{Direction, OptimizeOptions, Study, TpeGamma, TpeSampler, Trial, TuneError};
 use std::f64::consts::{E, PI};
 
@@ -117,19 +120,6 @@ fn best_trace(name: &str, objective: Objective, gamma: TpeGamma, seed: u64) -> V
     }).collect()
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 0 { 0.5 * (v[mid - 1] + v[mid]) } else { v[mid] }
-}
-
-/// P(a seed of `a` ends lower than a seed of `b`), ties counting half.
-fn chance_lower(a: &[f64], b: &[f64]) -> f64 {
-    let wins: f64 = a.iter().flat_map(|x| b.iter().map(move |y| if x < y { 1.0 } else if x == y { 0.5 } else { 0.0 })).sum();
-    wins / (a.len() * b.len()) as f64
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = |name: &str, default: u64| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number, got `{v}`")));
@@ -137,20 +127,15 @@ fn main() {
     println!("# TPE good-group size: Optuna's γ against `TpeGamma::ByDimension` ({n_seeds} seeds from {seed_base}, multivariate TPE)\n");
     println!("| function | trials | Optuna's γ | by dimension | P(by dimension lower) |");
     println!("|---|---|---|---|---|");
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let seeds: Vec<u64> = (seed_base..seed_base + n_seeds).collect();
     let (mut lower, mut cells) = (0, 0);
     for (name, objective) in FUNCTIONS {
-        let run = |gamma: TpeGamma| -> Vec<Vec<f64>> {
-            std::thread::scope(|s| {
-                let workers: Vec<_> = (0..threads).map(|w| s.spawn(move || (seed_base..seed_base + n_seeds).filter(|seed| seed % threads == w).map(|seed| best_trace(name, objective, gamma, seed)).collect::<Vec<_>>())).collect();
-                workers.into_iter().flat_map(|w| w.join().expect("worker ran")).collect()
-            })
-        };
+        let run = |gamma: TpeGamma| parallel(&seeds, |&seed| best_trace(name, objective, gamma, seed));
         let (optuna, by_dimension) = (run(TpeGamma::Optuna), run(TpeGamma::ByDimension));
         for budget in BUDGETS {
             let at = |traces: &[Vec<f64>]| traces.iter().map(|t| t[budget - 1]).collect::<Vec<f64>>();
             let (a, b) = (at(&by_dimension), at(&optuna));
-            let (ma, mb) = (median(&a), median(&b));
+            let (ma, mb) = (quantiles(&a)[0], quantiles(&b)[0]);
             lower += usize::from(ma < mb);
             cells += 1;
             println!("| {name} | {budget} | {mb:.4e} | {ma:.4e} | {:.2} |", chance_lower(&a, &b));

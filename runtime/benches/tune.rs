@@ -11,11 +11,13 @@
 //! and prints both side by side: regret after 25/50/100 trials over 20 seeds, sampler and
 //! framework time per trial at 100/500/1000 trials, and pruning at equal compute.
 
+mod common;
 mod problems;
 
 use kfp_runtime::tune::{
     Direction, HyperbandPruner, MedianPruner, NopPruner, OptimizeOptions, RandomSampler, Study, StudyBuilder, TpeSampler, TrialPruned, TrialState,
 };
+use common::{chance_lower, parallel, quantiles};
 use problems::{CURVE_OPTIMUM, N_EPOCHS, Problem, curve, suggest_mlp};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -87,55 +89,18 @@ fn study(name: String, sampler_name: &str, seed: u64, pruner_name: &str) -> Stud
     with_pruner(with_sampler(builder, sampler_name, seed), pruner_name).build().expect("in-memory study")
 }
 
-/// numpy.percentile (linear) at 25/50/75.
-fn quantiles(values: &[f64]) -> [f64; 3] {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        let pos = q * (v.len() - 1) as f64;
-        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-        v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
-    };
-    [at(0.5), at(0.25), at(0.75)]
-}
-
 fn q_json(values: &[f64]) -> Value {
     let [m, a, b] = quantiles(values);
     json!({"median": m, "q25": a, "q75": b, "values": values})
 }
 
-/// The chance that a seed of ours ends lower than a seed of Optuna's (ties count half): 0.5 is
-/// a tie in distribution. Medians of 20 seeds move a lot between seed sets; this does not.
-fn chance_lower(rust: &Value, optuna: &Value) -> String {
+/// `common::chance_lower` of two cells' seed values, for printing ("-" without values).
+fn chance_lower_cell(rust: &Value, optuna: &Value) -> String {
     let values = |v: &Value| v["values"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect::<Vec<f64>>());
-    let (Some(r), Some(o)) = (values(rust), values(optuna)) else { return "-".into() };
-    if r.is_empty() || o.is_empty() {
-        return "-".into();
+    match (values(rust), values(optuna)) {
+        (Some(r), Some(o)) if !r.is_empty() && !o.is_empty() => format!("{:.2}", chance_lower(&r, &o)),
+        _ => "-".into(),
     }
-    let wins: f64 = r.iter().flat_map(|x| o.iter().map(move |y| if x < y { 1.0 } else if x == y { 0.5 } else { 0.0 })).sum();
-    format!("{:.2}", wins / (r.len() * o.len()) as f64)
-}
-
-/// Runs jobs on all cores, keeping results in job order.
-fn parallel<J: Sync, R: Send>(jobs: &[J], f: impl Fn(&J) -> R + Sync) -> Vec<R> {
-    let next = AtomicU64::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len().max(1));
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst) as usize;
-                    if i >= jobs.len() {
-                        break;
-                    }
-                    let r = f(&jobs[i]);
-                    results.lock().unwrap()[i] = Some(r);
-                }
-            });
-        }
-    });
-    results.into_inner().unwrap().into_iter().map(|r| r.expect("every job ran")).collect()
 }
 
 fn run_suite(cfg: &Config) -> Value {
@@ -362,7 +327,7 @@ fn print_suite(rust: &Value, optuna: &Value, cfg: &Config) {
                     cell(r, true),
                     cell(o, true),
                     ratio(&o["median"], &r["median"]),
-                    chance_lower(r, o)
+                    chance_lower_cell(r, o)
                 );
             }
         }
@@ -398,7 +363,7 @@ fn print_prune(title: &str, rust: &Value, optuna: &Value, cfg: &Config) {
         for &p in &cfg.pruners {
             // Against Optuna's same pruner (it has only the unprotected rule).
             let optuna_rule = p.trim_end_matches("_unprotected");
-            let chance = chance_lower(&rust[s][p]["best_final"], &optuna[s][optuna_rule]["best_final"]);
+            let chance = chance_lower_cell(&rust[s][p]["best_final"], &optuna[s][optuna_rule]["best_final"]);
             let optuna_row = if p == optuna_rule { &optuna[s][p] } else { &Value::Null };
             for (side, v) in [("Rust", &rust[s][p]), ("Optuna", optuna_row)] {
                 if v.is_null() {
