@@ -17,6 +17,7 @@ pub mod distributions;
 pub mod error;
 pub mod frozen;
 pub mod katib;
+mod memo;
 mod normal;
 pub mod progress;
 pub mod pruners;

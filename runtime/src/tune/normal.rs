@@ -1,7 +1,9 @@
 //! Standard normal CDF, its logarithm and inverse, and truncated-normal sampling, accurate in the
 //! tails (TPE kernels are often far narrower than their truncation interval).
 
+use super::memo::PairMemo;
 use super::rng::Rng;
+use std::cell::RefCell;
 use std::f64::consts::{FRAC_1_SQRT_2, PI};
 
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
@@ -96,27 +98,14 @@ fn inverse_log_cdf(lp: f64) -> f64 {
     x
 }
 
-/// Slots of the per-thread memo of Φ (a power of two).
-const CDF_MEMO_SLOTS: usize = 512;
-
 thread_local! {
-    /// (x bits, Φ(x)) per slot, direct-mapped: TPE draws from the same kernels ask after ask, so
-    /// the same truncation bounds recur; a hit gives exactly what recomputing would.
-    static CDF_MEMO: std::cell::RefCell<[(u64, f64); CDF_MEMO_SLOTS]> = const { std::cell::RefCell::new([(u64::MAX, f64::NAN); CDF_MEMO_SLOTS]) };
+    /// Φ at truncation bounds: TPE draws from the same kernels ask after ask.
+    static CDF_MEMO: RefCell<PairMemo> = RefCell::new(PairMemo::new(512));
 }
 
-/// Φ(x), memoised (an erfc each). The empty slot's key is a NaN's bits, which no bound has.
+/// Φ(x), memoised (an erfc each).
 fn memoised_cdf(x: f64) -> f64 {
-    let key = x.to_bits();
-    let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize % CDF_MEMO_SLOTS;
-    CDF_MEMO.with_borrow_mut(|memo| match memo[slot] {
-        (k, value) if k == key => value,
-        _ => {
-            let value = cdf(x);
-            memo[slot] = (key, value);
-            value
-        }
-    })
+    CDF_MEMO.with_borrow_mut(|memo| memo.get_or(x, 0.0, |x, _| cdf(x)))
 }
 
 /// A draw from N(0, 1) truncated to [a, b] (standardised bounds, a < b), by inversion on the

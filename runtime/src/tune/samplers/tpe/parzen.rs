@@ -3,13 +3,14 @@
 //! categoricals). Works on internal values (choice indices for categoricals).
 
 use crate::tune::distributions::Distribution;
+use crate::tune::memo::PairMemo;
 use crate::tune::normal;
+use std::cell::RefCell;
 use crate::tune::rng::Rng;
 
 mod bandwidths;
 mod density;
 mod exp;
-mod memo;
 
 use bandwidths::{bandwidths, sorted_by_value};
 pub(super) use bandwidths::value_key;
@@ -106,7 +107,7 @@ fn log_mass_fast(a: f64, b: f64) -> f64 {
 
 /// ln of a kernel's mass inside its truncation bounds (standardised a < b).
 fn log_norm(a: f64, b: f64) -> f64 {
-    if a < -FULL_MASS && b > FULL_MASS { 0.0 } else { memo::KERNEL_MASSES.with_borrow_mut(|memo| memo.get_or(a, b, log_mass_fast)) }
+    if a < -FULL_MASS && b > FULL_MASS { 0.0 } else { KERNEL_MASSES.with_borrow_mut(|memo| memo.get_or(a, b, log_mass_fast)) }
 }
 
 /// A kernel's log mass on a grid cell for the mixture density. Cells more than `FAR` standard
@@ -120,6 +121,13 @@ fn cell_log_mass(a: f64, b: f64) -> f64 {
     } else {
         normal::log_mass(a, b)
     }
+}
+
+thread_local! {
+    /// Grid kernels' log masses on cells.
+    static CELL_MASSES: RefCell<PairMemo> = RefCell::new(PairMemo::new(1024));
+    /// Kernels' log masses inside their truncation bounds (g has one kernel per trial).
+    static KERNEL_MASSES: RefCell<PairMemo> = RefCell::new(PairMemo::new(4096));
 }
 
 impl NumericDim {
@@ -202,7 +210,7 @@ impl NumericDim {
         let (a, b) = (x - step / 2.0, x + step / 2.0);
         let (ta, tb) = if self.log { (a.ln(), b.ln()) } else { (a, b) };
         out.clear();
-        memo::CELL_MASSES.with_borrow_mut(|memo| out.extend(grid.mus.iter().zip(&grid.inv_sigmas).zip(&grid.log_norms).map(|((mu, inv), norm)| memo.get_or((ta - mu) * inv, (tb - mu) * inv, cell_log_mass) - norm)));
+        CELL_MASSES.with_borrow_mut(|memo| out.extend(grid.mus.iter().zip(&grid.inv_sigmas).zip(&grid.log_norms).map(|((mu, inv), norm)| memo.get_or((ta - mu) * inv, (tb - mu) * inv, cell_log_mass) - norm)));
     }
 }
 

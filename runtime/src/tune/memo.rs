@@ -1,18 +1,18 @@
-//! Per-thread memos of costly functions of two floats (normal masses: two erfc and a logarithm).
-//! TPE's kernels and the cells asked about change little from ask to ask, so the same arguments
-//! recur; a hit returns what recomputing would, since the value depends on the bits of the
-//! arguments alone.
+//! Memos of costly functions of floats (normal masses and CDFs: erfc and logarithms), kept per
+//! thread by their users. TPE's kernels and the cells asked about change little from ask to ask,
+//! so the same arguments recur; a hit returns what recomputing would, since the value depends on
+//! the bits of the arguments alone.
 
-use std::cell::RefCell;
-
-/// A direct-mapped table of (a bits, b bits, value), `slots` a power of two.
-pub(super) struct PairMemo {
+/// A direct-mapped table of (a bits, b bits, value). On the heap: a memo in every thread's static
+/// TLS would cost threads that never tune (the local runner's task threads are sized tight).
+pub(crate) struct PairMemo {
     entries: Vec<Option<(u64, u64, f64)>>,
 }
 
 impl PairMemo {
-    fn new(slots: usize) -> Self {
-        debug_assert!(slots.is_power_of_two());
+    /// An empty table of `slots` entries, a power of two of at least 2.
+    pub fn new(slots: usize) -> Self {
+        assert!(slots.is_power_of_two() && slots > 1);
         PairMemo { entries: vec![None; slots] }
     }
 
@@ -20,7 +20,8 @@ impl PairMemo {
     pub fn get_or(&mut self, a: f64, b: f64, f: impl FnOnce(f64, f64) -> f64) -> f64 {
         let key = (a.to_bits(), b.to_bits());
         let hash = (key.0 ^ key.1.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let slot = (hash >> 32) as usize & (self.entries.len() - 1);
+        // The product's top bits are its best mixed (lower ones collided on Φ's arguments).
+        let slot = (hash >> (64 - self.entries.len().trailing_zeros())) as usize;
         match self.entries[slot] {
             Some((ka, kb, value)) if (ka, kb) == key => value,
             _ => {
@@ -30,13 +31,6 @@ impl PairMemo {
             }
         }
     }
-}
-
-thread_local! {
-    /// Grid kernels' log masses on cells.
-    pub(super) static CELL_MASSES: RefCell<PairMemo> = RefCell::new(PairMemo::new(1024));
-    /// Kernels' log masses inside their truncation bounds (g has one kernel per trial).
-    pub(super) static KERNEL_MASSES: RefCell<PairMemo> = RefCell::new(PairMemo::new(4096));
 }
 
 #[cfg(test)]
