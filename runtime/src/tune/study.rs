@@ -283,7 +283,6 @@ impl Study {
         Ok(Trial { study: self, number, history, relative_space, relative, fixed, params: IndexMap::new() })
     }
 
-
     /// Finishes a trial. A non-finite value makes it FAIL (with the reason), as in Optuna.
     pub fn tell(&self, trial: Trial<'_>, outcome: impl Into<TrialOutcome>) -> Result<FrozenTrial, TuneError> {
         self.tell_number(trial.number, outcome)

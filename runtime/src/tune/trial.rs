@@ -9,8 +9,8 @@ use super::samplers::SampleContext;
 use super::search_space::SearchSpace;
 use super::storage::Op;
 use super::study::Study;
+use super::trial_list::TrialList;
 use indexmap::IndexMap;
-use crate::tune::trial_list::TrialList;
 
 /// A running trial of a [`Study`].
 pub struct Trial<'s> {

@@ -18,8 +18,8 @@ pub use tpe::{TpeGamma, TpeSampler};
 use super::distributions::Distribution;
 use super::frozen::{Direction, FrozenTrial, TrialState};
 use super::search_space::SearchSpace;
+use super::trial_list::TrialList;
 use indexmap::IndexMap;
-use crate::tune::trial_list::TrialList;
 
 /// System attribute holding a running trial's jointly drawn params (name → internal value), so
 /// that other workers see what is in flight.
@@ -62,7 +62,6 @@ pub trait Sampler: Send + Sync {
     fn is_exhausted(&self, _ctx: &SampleContext<'_>) -> bool {
         false
     }
-
 }
 
 /// A trial's internal value for `name`: set, or drawn jointly and still in flight. `position`

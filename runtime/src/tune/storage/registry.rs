@@ -3,10 +3,10 @@
 use crate::tune::distributions::{Distribution, ParamValue};
 use crate::tune::error::TuneError;
 use crate::tune::frozen::{Direction, FrozenTrial, Param, TrialState, Worker};
+use crate::tune::trial_list::TrialList;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use crate::tune::trial_list::TrialList;
 use std::sync::Arc;
 
 /// One change, as it is also written to a journal line.
