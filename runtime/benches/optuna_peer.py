@@ -4,7 +4,8 @@
 Does the same work as the Rust bench (problems, spaces, seeds and statistics of
 shared/hpo/BASELINE.md) and prints one JSON object on stdout with the parts asked for:
 suite (regret quantiles at 25/50/100 trials), overhead (ms per trial), prune and
-prune_budget (pruning with a fixed trial count and at equal compute).
+prune_budget (pruning with a fixed trial count and at equal compute), and jobs (wall time of
+a study with a CPU-bound objective for each n_jobs).
 """
 import argparse
 import json
@@ -180,12 +181,54 @@ def run_overhead(ns, repeats):
     return out
 
 
+JOBS_OBJECTIVE_MS = 2.0
+
+
+def burn(steps):
+    """The Rust bench's `burn`: steps of a 32-bit LCG, pure Python CPU work."""
+    x = 0
+    for _ in range(steps):
+        x = (x * 1103515245 + 12345) & 0xFFFFFFFF
+    return x
+
+
+def burn_steps_per_ms():
+    steps = 200_000
+    best = 0.0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        burn(steps)
+        best = max(best, steps / (1e3 * (time.perf_counter() - t0)))
+    return best
+
+
+def run_jobs(job_counts, repeats, n_trials):
+    steps = int(burn_steps_per_ms() * JOBS_OBJECTIVE_MS)
+
+    def objective(t):
+        params = suggest_mlp(t)
+        burn(steps)
+        return mlp_loss(*params)
+
+    by_jobs = {}
+    for n_jobs in job_counts:
+        walls = []
+        for seed in range(repeats):
+            study = optuna.create_study(sampler=sampler("tpe_default", seed))
+            t0 = time.perf_counter()
+            study.optimize(objective, n_trials=n_trials, n_jobs=n_jobs)
+            walls.append(time.perf_counter() - t0)
+        by_jobs[str(n_jobs)] = {"wall_s": float(np.median(walls))}
+    return {"objective_ms": JOBS_OBJECTIVE_MS, "by_jobs": by_jobs}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--parts", default="suite,overhead,prune,prune_budget")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seeds", type=int, help="how many seeds (default 20, 3 with --quick)")
     ap.add_argument("--seed-base", type=int, default=0)
+    ap.add_argument("--jobs", default="1,2", help="n_jobs values of the jobs part")
     args = ap.parse_args()
     quiet()
     parts = args.parts.split(",")
@@ -202,6 +245,8 @@ def main():
             result["prune_budget"] = run_prune(seeds, None, 300 if args.quick else EPOCHS * 100, pool)
     if "overhead" in parts:
         result["overhead"] = run_overhead((50, 100) if args.quick else (100, 500, 1000), 1 if args.quick else 3)
+    if "jobs" in parts:
+        result["jobs"] = run_jobs([int(j) for j in args.jobs.split(",")], 1 if args.quick else 3, 40 if args.quick else 200)
     json.dump(result, sys.stdout)
 
 

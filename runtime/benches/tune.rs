@@ -1,7 +1,7 @@
 //! `cargo bench -p kfp-runtime --bench tune [-- --quick] [-- --parts suite,overhead,prune] [-- --no-optuna]`
 //! Narrower runs while iterating: `--samplers tpe_default`, `--problems branin,mlp_mixed`,
 //! `--seeds 100 --seed-base 1000` (seeds 1000..1099, on both sides: 20 seeds give noisy medians),
-//! `--pruners median,hyperband`, `--trials 50`, `--overhead-trials 1000 --repeats 1`, `--traces FILE` (also writes each
+//! `--pruners median,hyperband`, `--trials 50`, `--overhead-trials 1000 --repeats 1`, `--jobs 1,2,4`, `--traces FILE` (also writes each
 //! seed's regret after trials 1..n as JSON). `--optuna-quality-from FILE` takes Optuna's
 //! quality side from a saved run (e.g. the baseline's `optuna_baseline.json`; seeded Optuna runs
 //! are deterministic) instead of a fresh one; timings always run live.
@@ -9,13 +9,14 @@
 //! Runs the work of shared/hpo/BASELINE.md with the Rust tuner and, in the same invocation, with
 //! Optuna 5.0.0 (`optuna_peer.py`, from a venv it creates under `<repo>/.cache/optuna-venv`),
 //! and prints both side by side: regret after 25/50/100 trials over 20 seeds, sampler and
-//! framework time per trial at 100/500/1000 trials, and pruning at equal compute.
+//! framework time per trial at 100/500/1000 trials, pruning at equal compute, and (part `jobs`)
+//! how `n_jobs` threads scale a study whose objective is CPU-bound work in the study's language.
 
 mod common;
 mod problems;
 
 use kfp_runtime::tune::{
-    Direction, HyperbandPruner, MedianPruner, NopPruner, OptimizeOptions, RandomSampler, Study, StudyBuilder, TpeSampler, TrialPruned, TrialState,
+    Direction, HyperbandPruner, MedianPruner, NopPruner, OptimizeOptions, RandomSampler, Study, StudyBuilder, TpeSampler, TrialPruned, TrialState, TuneError,
 };
 use common::{chance_lower, parallel, quantiles};
 use problems::{CURVE_OPTIMUM, N_EPOCHS, Problem, curve, suggest_mlp};
@@ -31,6 +32,8 @@ const OVERHEAD_SAMPLERS: [&str; 3] = ["tpe_univariate", "tpe_multivariate", "ran
 const PRUNE_SAMPLERS: [&str; 2] = ["tpe_default", "random"];
 /// `*_unprotected` are Optuna's rules exactly (`protect_best = 0`), run on our side only.
 const PRUNERS: [&str; 5] = ["none", "median", "hyperband", "median_unprotected", "hyperband_unprotected"];
+/// The `jobs` part's objective: this much CPU work per call, as timed on one thread.
+const JOBS_OBJECTIVE_MS: f64 = 2.0;
 
 struct Config {
     seeds: Vec<u64>,
@@ -40,6 +43,8 @@ struct Config {
     n_trials: usize,
     overhead_ns: Vec<usize>,
     overhead_repeats: u64,
+    /// `n_jobs` values of the `jobs` part.
+    job_counts: Vec<usize>,
     budget: u64,
     parts: Vec<String>,
     optuna: bool,
@@ -47,6 +52,11 @@ struct Config {
 }
 
 impl Config {
+    /// Trials of each `jobs` study.
+    fn jobs_trials(&self) -> usize {
+        if self.quick { 40 } else { 200 }
+    }
+
     /// `all` restricted to `--samplers` (tpe_default and tpe_multivariate name the same sampler).
     fn pick(&self, all: &[&'static str]) -> Vec<&'static str> {
         fn alias(s: &str) -> &str {
@@ -167,6 +177,55 @@ fn run_overhead(cfg: &Config) -> Value {
     Value::Object(out)
 }
 
+/// `steps` steps of a 32-bit linear congruential generator: CPU work that cannot be optimised
+/// away or vectorised (each step needs the last). `optuna_peer.py` runs the same loop.
+fn burn(steps: u64) -> u64 {
+    let mut x = 0u64;
+    for _ in 0..std::hint::black_box(steps) {
+        x = (x.wrapping_mul(1_103_515_245) + 12_345) & 0xFFFF_FFFF;
+    }
+    std::hint::black_box(x)
+}
+
+/// Steps of `burn` per millisecond on one thread (the fastest of three timings).
+fn burn_steps_per_ms() -> f64 {
+    let steps = 20_000_000;
+    (0..3)
+        .map(|_| {
+            let t0 = Instant::now();
+            burn(steps);
+            steps as f64 / (1e3 * t0.elapsed().as_secs_f64())
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Wall time of a TPE study on mlp_mixed whose objective also does `JOBS_OBJECTIVE_MS` of
+/// `burn`, for each `n_jobs` (median of the repeats).
+fn run_jobs(cfg: &Config) -> Value {
+    let steps = (burn_steps_per_ms() * JOBS_OBJECTIVE_MS) as u64;
+    let mut by_jobs = serde_json::Map::new();
+    for &n_jobs in &cfg.job_counts {
+        let walls: Vec<f64> = (0..cfg.overhead_repeats)
+            .map(|seed| {
+                let st = study(format!("jobs-{n_jobs}-{seed}"), "tpe_default", seed, "none");
+                let t0 = Instant::now();
+                st.optimize_with(
+                    |t| {
+                        let p = suggest_mlp(t)?;
+                        burn(steps);
+                        Ok::<_, TuneError>(problems::mlp_loss(&p))
+                    },
+                    OptimizeOptions::trials(cfg.jobs_trials()).n_jobs(n_jobs).progress(false),
+                )
+                .expect("study runs");
+                t0.elapsed().as_secs_f64()
+            })
+            .collect();
+        by_jobs.insert(n_jobs.to_string(), json!({"wall_s": quantiles(&walls)[0]}));
+    }
+    json!({"objective_ms": JOBS_OBJECTIVE_MS, "by_jobs": by_jobs})
+}
+
 /// One pruning study: epochs per trial, (cumulative epochs, best so far) per trial, completed count.
 type PruneRun = (Vec<u64>, Vec<(u64, f64)>, usize);
 
@@ -274,6 +333,7 @@ fn spawn_peer(cfg: &Config, parts: &str) -> Result<std::process::Child, String> 
     }
     let (first, count) = (cfg.seeds.first().copied().unwrap_or(0), cfg.seeds.len());
     cmd.args(["--seed-base", &first.to_string(), "--seeds", &count.to_string()]);
+    cmd.args(["--jobs", &cfg.job_counts.iter().map(usize::to_string).collect::<Vec<_>>().join(",")]);
     cmd.spawn().map_err(|e| format!("cannot start optuna_peer.py: {e}"))
 }
 
@@ -355,6 +415,28 @@ fn print_overhead(rust: &Value, optuna: &Value, cfg: &Config) {
     }
 }
 
+fn print_jobs(rust: &Value, optuna: &Value, cfg: &Config) {
+    println!(
+        "\n### Parallel trials: {} TPE trials on mlp_mixed, objective = {} ms of CPU work in the study's own language (Rust / Python), median of {} repeats; {} cores\n",
+        cfg.jobs_trials(),
+        rust["objective_ms"],
+        cfg.overhead_repeats,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!("| n_jobs | Rust wall s | Rust speed-up | Optuna wall s | Optuna speed-up |");
+    println!("|---|---|---|---|---|");
+    let wall = |side: &Value, n: usize| side["by_jobs"][n.to_string()]["wall_s"].as_f64();
+    let cells = |side: &Value, n: usize| match (wall(side, n), wall(side, 1)) {
+        (Some(w), Some(one)) => (format!("{w:.3}"), format!("{:.2}x", one / w)),
+        (Some(w), None) => (format!("{w:.3}"), "-".into()),
+        _ => ("-".into(), "-".into()),
+    };
+    for &n in &cfg.job_counts {
+        let ((rw, rs), (ow, os)) = (cells(rust, n), cells(optuna, n));
+        println!("| {n} | {rw} | {rs} | {ow} | {os} |");
+    }
+}
+
 fn print_prune(title: &str, rust: &Value, optuna: &Value, cfg: &Config) {
     println!("\n### {title}\n");
     println!("| sampler | pruner | side | trials run | epochs | completed | best final value | P(Rust < Optuna) | regret | best ≤300 ep | best ≤1000 ep |");
@@ -389,7 +471,7 @@ fn print_prune(title: &str, rust: &Value, optuna: &Value, cfg: &Config) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
-    let parts = args.iter().position(|a| a == "--parts").and_then(|i| args.get(i + 1)).map_or("suite,overhead,prune".to_owned(), Clone::clone);
+    let parts = args.iter().position(|a| a == "--parts").and_then(|i| args.get(i + 1)).map_or("suite,overhead,prune,jobs".to_owned(), Clone::clone);
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let number = |name: &str| flag(name).map(|v| v.parse::<u64>().unwrap_or_else(|_| panic!("{name} takes a number, got `{v}`")));
     let list = |name: &str| flag(name).map_or(Vec::new(), |v| v.split(',').map(str::to_owned).collect::<Vec<_>>());
@@ -418,6 +500,15 @@ fn main() {
             ns => ns.iter().map(|n| n.parse().unwrap_or_else(|_| panic!("--overhead-trials takes numbers, got `{n}`"))).collect(),
         },
         overhead_repeats: number("--repeats").unwrap_or(if quick { 1 } else { 3 }),
+        job_counts: match list("--jobs") {
+            ns if ns.is_empty() => {
+                let mut counts = vec![1, 2, std::thread::available_parallelism().map_or(1, |n| n.get())];
+                counts.sort_unstable();
+                counts.dedup();
+                counts
+            }
+            ns => ns.iter().map(|n| n.parse().unwrap_or_else(|_| panic!("--jobs takes numbers, got `{n}`"))).collect(),
+        },
         budget: if quick { 300 } else { 2700 },
         parts: parts.split(',').map(str::to_owned).collect(),
         optuna: !args.iter().any(|a| a == "--no-optuna"),
@@ -464,6 +555,15 @@ fn main() {
     } else {
         Value::Null
     };
+    let jobs = has("jobs").then(|| run_jobs(&cfg));
+    let optuna_jobs = if cfg.optuna && has("jobs") {
+        spawn_peer(&cfg, "jobs").map(wait_peer).unwrap_or_else(|e| {
+            eprintln!("[bench] no Optuna side: {e}");
+            Value::Null
+        })
+    } else {
+        Value::Null
+    };
     if let Some(suite) = &suite {
         print_suite(suite, &optuna_quality["suite"], &cfg);
         if let Some(path) = flag("--traces") {
@@ -472,6 +572,9 @@ fn main() {
     }
     if let Some(overhead) = &overhead {
         print_overhead(overhead, &optuna_overhead["overhead"], &cfg);
+    }
+    if let Some(jobs) = &jobs {
+        print_jobs(jobs, &optuna_jobs["jobs"], &cfg);
     }
     if let Some((fixed, budget)) = &prune {
         print_prune(&format!("Pruning, {} trials (27-epoch curves; f* = {CURVE_OPTIMUM:.6})", cfg.n_trials), fixed, &optuna_quality["prune"], &cfg);
