@@ -18,7 +18,7 @@ use crate::tune::frozen::{FrozenTrial, TrialState};
 use crate::tune::rng::{Rng, hash_str};
 use crate::tune::search_space::SearchSpace;
 use indexmap::IndexMap;
-use parzen::{MixtureTerms, value_key};
+use parzen::{Bound, MixtureTerms, value_key};
 use row_cache::RowCache;
 use std::cmp::Ordering;
 
@@ -121,8 +121,9 @@ struct Observations {
     running: Vec<bool>,
     /// Row of each ranked trial in `values`, if it has every name.
     row: Vec<Option<usize>>,
-    /// Per name, one value per row.
-    values: Vec<Vec<f64>>,
+    /// Rows of one value per name, one after another (a row is appended as one slice).
+    values: Vec<f64>,
+    width: usize,
     /// Per name, the finished trials with values sorted by value (trial numbers), the row of
     /// each finished trial, and the rows of running trials (not in those lists).
     sorted_trials: Vec<Vec<u32>>,
@@ -135,9 +136,14 @@ struct Observations {
 const BELOW: u32 = 1 << 31;
 
 impl Observations {
+    /// The value of name `d` in row `row`.
+    fn value(&self, row: usize, d: usize) -> f64 {
+        self.values[row * self.width + d]
+    }
+
     /// Per row, its group and position there: `BELOW | position` or `position`.
     fn places(&self, below: &[usize], above: &[usize]) -> Vec<u32> {
-        let mut place = vec![u32::MAX; self.values[0].len()];
+        let mut place = vec![u32::MAX; self.values.len() / self.width];
         below.iter().enumerate().for_each(|(p, &row)| place[row] = BELOW | p as u32);
         above.iter().enumerate().for_each(|(p, &row)| place[row] = p as u32);
         place
@@ -147,8 +153,8 @@ impl Observations {
     /// in any order): one walk over the finished trials' sorted list, with the running rows merged
     /// in. Empty if the list does not account for every row (then the estimators sort).
     fn group_orders(&self, d: usize, place: &[u32], n_below: usize, n_above: usize) -> (Vec<u32>, Vec<u32>) {
-        let column = &self.values[d];
-        let mut running: Vec<(u64, u32)> = self.running_rows.iter().map(|&r| (value_key(column[r as usize]), r)).collect();
+        let column = |row: u32| self.value(row as usize, d);
+        let mut running: Vec<(u64, u32)> = self.running_rows.iter().map(|&r| (value_key(column(r)), r)).collect();
         running.sort_unstable();
         let mut running = running.into_iter().peekable();
         let (mut below_order, mut above_order) = (Vec::with_capacity(n_below), Vec::with_capacity(n_above));
@@ -160,7 +166,7 @@ impl Observations {
         for &number in &self.sorted_trials[d] {
             let Some(&row) = self.row_of_trial.get(number as usize).filter(|&&r| r != u32::MAX) else { continue };
             if running.peek().is_some() {
-                let key = value_key(column[row as usize]);
+                let key = value_key(column(row));
                 while let Some((_, r)) = running.next_if(|&(k, _)| k <= key) {
                     push(r);
                 }
@@ -235,7 +241,8 @@ impl TpeSampler {
             scores: Vec::with_capacity(n),
             running: Vec::with_capacity(n),
             row: Vec::with_capacity(n),
-            values: (0..names.len()).map(|_| Vec::with_capacity(n)).collect(),
+            values: Vec::with_capacity(n * names.len()),
+            width: names.len(),
             sorted_trials: Vec::new(),
             row_of_trial: vec![u32::MAX; n],
             running_rows: Vec::new(),
@@ -269,7 +276,7 @@ impl TpeSampler {
                 obs.running.push(!finished);
                 obs.n_finished += usize::from(finished);
                 obs.row.push(values.map(|values| {
-                    obs.values.iter_mut().zip(values).for_each(|(column, &v)| column.push(v));
+                    obs.values.extend_from_slice(values);
                     if finished {
                         if obs.row_of_trial.len() <= number {
                             obs.row_of_trial.resize(number + 1, u32::MAX);
@@ -317,33 +324,39 @@ impl TpeSampler {
             })
             .unzip();
         let build = |idx: &[usize], orders: &[Vec<u32>]| {
-            let columns: Vec<Vec<f64>> = obs.values.iter().map(|col| idx.iter().map(|&i| col[i]).collect()).collect();
+            let columns: Vec<Vec<f64>> = (0..obs.width).map(|d| idx.iter().map(|&i| obs.value(i, d)).collect()).collect();
             ParzenEstimator::with_orders(&dists, &columns, orders, &default_weights(idx.len()), self.settings)
         };
         let (l, g) = (build(&below, &below_orders), build(&above, &above_orders));
         let drawn = l.sample(rng, self.n_ei_candidates);
         let candidates: Vec<&[f64]> = drawn.chunks_exact(space.len()).collect();
-        let best = best_candidate(&l.log_pdf(&candidates), &g.log_terms(&candidates))?;
+        let best = best_candidate(&l.log_terms(&candidates, Bound::Above), &g.log_terms(&candidates, Bound::Below))?;
         Some(candidates[best].to_vec())
     }
 }
 
 /// The candidate maximising ln l(x) − ln g(x), ties to the first: what a `max_by` over every
-/// exact ratio picks. g's log terms at x give a floor of ln g(x) without an exponential per term,
-/// so ln l(x) minus that floor bounds the ratio from above; a candidate whose bound is below an
-/// exact ratio already found cannot win, and its ln g(x), the costly exponentials, is skipped.
-fn best_candidate(log_l: &[f64], g_terms: &MixtureTerms) -> Option<usize> {
-    let bounds: Vec<f64> = log_l.iter().enumerate().map(|(a, l)| l - g_terms.log_density_floor(a)).collect();
+/// exact ratio picks. The terms give a ceiling of ln l(x) and a floor of ln g(x) without an
+/// exponential per term, so their difference bounds the ratio from above; a candidate whose bound
+/// is below an exact ratio already found cannot win, and its exact densities, the costly
+/// exponentials, are skipped (ln g(x) also when the exact ln l(x) less the floor falls short).
+fn best_candidate(l_terms: &MixtureTerms, g_terms: &MixtureTerms) -> Option<usize> {
+    let bounds: Vec<f64> = (0..l_terms.len()).map(|a| l_terms.log_density_bound(a) - g_terms.log_density_bound(a)).collect();
     // Most promising first, so that the best exact ratio is found early (order only saves work).
-    let mut by_bound: Vec<usize> = (0..log_l.len()).collect();
+    let mut by_bound: Vec<usize> = (0..bounds.len()).collect();
     by_bound.sort_by(|&a, &b| bounds[b].total_cmp(&bounds[a]));
     let mut best: Option<(usize, f64)> = None;
+    // A NaN bound or ratio compares false, so such candidates are always evaluated.
+    let below_best = |bound: f64, best: Option<(usize, f64)>| best.is_some_and(|(_, best_ratio)| bound < best_ratio);
     for a in by_bound {
-        // A NaN bound or ratio compares false, so such candidates are always evaluated.
-        if best.is_some_and(|(_, best_ratio)| bounds[a] < best_ratio) {
+        if below_best(bounds[a], best) {
             continue;
         }
-        let ratio = log_l[a] - g_terms.log_density(a);
+        let log_l = l_terms.log_density(a);
+        if below_best(log_l - g_terms.log_density_bound(a), best) {
+            continue;
+        }
+        let ratio = log_l - g_terms.log_density(a);
         if best.is_none_or(|(b, best_ratio)| ratio.total_cmp(&best_ratio).then(b.cmp(&a)).is_gt()) {
             best = Some((a, ratio));
         }
@@ -453,10 +466,10 @@ mod tests {
                 winner => candidates[23] = candidates[winner].clone(),
             }
             let (exhaustive, log_l, log_g) = exhaustive_argmax(&candidates);
-            let terms = g.log_terms(&candidates);
-            assert_eq!(best_candidate(&log_l, &terms), exhaustive, "n = {n}");
+            let (l_terms, g_terms) = (l.log_terms(&candidates, Bound::Above), g.log_terms(&candidates, Bound::Below));
+            assert_eq!(best_candidate(&l_terms, &g_terms), exhaustive, "n = {n}");
             let best_ratio = exhaustive.map(|a| log_l[a] - log_g[a]).unwrap();
-            pruned_some |= (0..24).any(|a| log_l[a] - terms.log_density_floor(a) < best_ratio);
+            pruned_some |= (0..24).any(|a| l_terms.log_density_bound(a) - g_terms.log_density_bound(a) < best_ratio);
         }
         assert!(pruned_some, "no candidate's bound fell below the best ratio: the test does not exercise pruning");
     }
@@ -473,9 +486,9 @@ mod tests {
         let obs = TpeSampler::new(Some(1)).observations(&ctx, &["y"]);
         assert_eq!(obs.n_finished, 11);
         let (below, above) = obs.split(default_gamma(obs.n_finished));
-        assert_eq!(below.iter().map(|&r| obs.values[0][r]).collect::<Vec<_>>(), vec![0.05]);
+        assert_eq!(below.iter().map(|&r| obs.value(r, 0)).collect::<Vec<_>>(), vec![0.05]);
         assert_eq!(above.len(), 10);
-        assert_eq!(obs.values[0][*above.last().unwrap()], 0.9);
+        assert_eq!(obs.value(*above.last().unwrap(), 0), 0.9);
     }
 
     #[test]
@@ -495,7 +508,7 @@ mod tests {
                 let mut positions = order.clone();
                 positions.sort_unstable();
                 assert_eq!(positions, (0..group.len() as u32).collect::<Vec<_>>());
-                let values: Vec<f64> = order.iter().map(|&p| obs.values[0][group[p as usize]]).collect();
+                let values: Vec<f64> = order.iter().map(|&p| obs.value(group[p as usize], 0)).collect();
                 assert!(values.windows(2).all(|w| w[0] <= w[1]), "{values:?}");
             }
             above.len()
@@ -517,7 +530,7 @@ mod tests {
         let ask = |trials: &TrialList| {
             let ctx = SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials, number: 99 };
             let obs = sampler.observations(&ctx, &["y"]);
-            (obs.n_finished, obs.values[0].clone())
+            (obs.n_finished, obs.values.clone())
         };
         assert_eq!(ask(&trials), (3, vec![0.0, 0.1, 0.2, 0.7]));
         *trials.get_mut(3).unwrap() = trial(3, TrialState::Complete, Some(-1.0), Some(0.8));

@@ -14,7 +14,7 @@ mod exp;
 
 use bandwidths::{bandwidths, sorted_by_value};
 pub(super) use bandwidths::value_key;
-pub use density::MixtureTerms;
+pub use density::{Bound, MixtureTerms};
 
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 /// Beyond this many standard deviations a tail mass is taken from the Mills-ratio asymptote
@@ -336,7 +336,8 @@ mod tests {
     #[test]
     fn batch_density_matches_one_sample_at_a_time() {
         // Repeated samples share one evaluation; every sample must still get its own bits, the
-        // same as when it is evaluated alone, and lie between its largest term and its floor.
+        // same as when it is evaluated alone, and lie between its floor (at least its largest
+        // term) and its ceiling.
         let dists = [Distribution::float("a", 1e-5, 1e-2, true, None).unwrap(), Distribution::int("b", 64, 512, false, 64).unwrap(), Distribution::categorical("c", vec![1.into(), 2.into()]).unwrap()];
         let refs: Vec<&Distribution> = dists.iter().collect();
         let obs = vec![(0..150).map(|i| 1e-5 * 1.04f64.powi(i)).collect(), (0..150).map(|i| 64.0 * (1 + i % 8) as f64).collect(), (0..150).map(|i| (i % 2) as f64).collect()];
@@ -345,11 +346,11 @@ mod tests {
         samples[7] = samples[2].clone();
         samples[29] = samples[2].clone();
         let batch = pe.log_pdf(&samples);
-        let terms = pe.log_terms(&samples);
+        let (below, above) = (pe.log_terms(&samples, Bound::Below), pe.log_terms(&samples, Bound::Above));
         for (s, x) in samples.iter().enumerate() {
             assert_eq!(batch[s].to_bits(), pe.log_pdf(std::slice::from_ref(x))[0].to_bits(), "sample {s}");
-            let floor = terms.log_density_floor(s);
-            assert!(terms.largest(s) <= floor && floor <= batch[s], "sample {s}: {} {floor} {}", terms.largest(s), batch[s]);
+            let (floor, ceiling) = (below.log_density_bound(s), above.log_density_bound(s));
+            assert!(below.largest(s) <= floor && floor <= batch[s] && batch[s] <= ceiling, "sample {s}: {} {floor} {} {ceiling}", below.largest(s), batch[s]);
         }
     }
 

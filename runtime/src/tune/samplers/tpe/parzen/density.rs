@@ -3,7 +3,8 @@
 //! are loaded once per batch instead of once per sample while the block stays in the L1 cache.
 //! Every term still gets the same floating-point operations in the same order (kernel constant,
 //! then each dimension's addend in dimension order), and each sample's sum runs in kernel order, so
-//! the results are those of a sample-at-a-time evaluation bit for bit.
+//! the results are those of a sample-at-a-time evaluation bit for bit. Alongside, each sample's
+//! log density is bounded from below or from above (`Bound`) without an exponential per term.
 
 use super::exp::exp_nonpositive;
 use super::{Dim, NumericDim, ParzenEstimator};
@@ -26,16 +27,26 @@ enum Addend<'a> {
     Lookup { shape_of_kernel: &'a [u32], by_shape: Vec<f64> },
 }
 
+/// Which bound of each sample's log density `MixtureTerms` keeps at hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// A floor, from `exp_floor` (g's side of TPE's ratio).
+    Below,
+    /// A ceiling, from `exp_ceiling` (l's side).
+    Above,
+}
+
 /// The mixture's log terms (log weight plus each dimension's log kernel density) at a batch of
-/// samples. A floor of each sample's log density is at hand without an exponential per term; the
+/// samples. A bound of each sample's log density is at hand without an exponential per term; the
 /// exact log density is computed on demand, once per distinct sample
 /// (draws of grid and categorical parameters often repeat, and equal inputs give equal bits).
 pub struct MixtureTerms {
     /// One row per kernel, of one term per distinct sample.
     terms: Vec<f64>,
     n_distinct: usize,
-    /// Per distinct sample: its largest term, a lower bound of Σ e^(term − largest) (at least 1)
-    /// and, once asked, its log density.
+    /// Per distinct sample: its largest term, a bound of Σ e^(term − largest) (at least 1) and,
+    /// once asked, its log density.
+    bound: Bound,
     maxima: Vec<f64>,
     masses: Vec<f64>,
     log_densities: Vec<OnceCell<f64>>,
@@ -78,12 +89,20 @@ impl MixtureTerms {
         self.maxima[self.distinct_of[s]]
     }
 
-    /// A lower bound of the log density at sample `s`, at least its largest term, found without
-    /// an exponential per term (see `exp_floor`). Shrunk by a relative 1e−9 so that it stays below
+    /// How many samples there are.
+    pub fn len(&self) -> usize {
+        self.distinct_of.len()
+    }
+
+    /// The bound of the log density at sample `s` asked for, at least its largest term, found
+    /// without an exponential per term. Moved outwards by a relative 1e−9 so that it stays beyond
     /// the exact value's rounding.
-    pub fn log_density_floor(&self, s: usize) -> f64 {
+    pub fn log_density_bound(&self, s: usize) -> f64 {
         let d = self.distinct_of[s];
-        self.maxima[d] + (self.masses[d] * (1.0 - 1e-9)).ln().max(0.0)
+        match self.bound {
+            Bound::Below => self.maxima[d] + (self.masses[d] * (1.0 - 1e-9)).ln().max(0.0),
+            Bound::Above => self.maxima[d] + (self.masses[d] * (1.0 + 1e-9)).ln(),
+        }
     }
 
     /// ln of the mixture density at sample `s`.
@@ -95,31 +114,32 @@ impl MixtureTerms {
 
 impl ParzenEstimator {
     /// ln of the mixture density at each sample.
+    #[cfg(test)]
     pub fn log_pdf<S: AsRef<[f64]>>(&self, samples: &[S]) -> Vec<f64> {
-        let terms = self.log_terms(samples);
+        let terms = self.log_terms(samples, Bound::Below);
         (0..samples.len()).map(|s| terms.log_density(s)).collect()
     }
 
-    /// The log terms at each sample. Grid columns are computed once per distinct value (samples
-    /// often share them) and per distinct kernel.
-    pub fn log_terms<S: AsRef<[f64]>>(&self, samples: &[S]) -> MixtureTerms {
+    /// The log terms at each sample, with `bound` of each log density. Grid columns are computed
+    /// once per distinct value (samples often share them) and per distinct kernel.
+    pub fn log_terms<S: AsRef<[f64]>>(&self, samples: &[S], bound: Bound) -> MixtureTerms {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, as just checked.
-            return unsafe { self.log_terms_avx2(samples) };
+            return unsafe { self.log_terms_avx2(samples, bound) };
         }
-        self.log_terms_on_any_cpu(samples)
+        self.log_terms_on_any_cpu(samples, bound)
     }
 
     /// The same code with 4-wide vectors: every term gets the same operations, so the same bits.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn log_terms_avx2<S: AsRef<[f64]>>(&self, samples: &[S]) -> MixtureTerms {
-        self.log_terms_on_any_cpu(samples)
+    fn log_terms_avx2<S: AsRef<[f64]>>(&self, samples: &[S], bound: Bound) -> MixtureTerms {
+        self.log_terms_on_any_cpu(samples, bound)
     }
 
     #[inline(always)]
-    fn log_terms_on_any_cpu<S: AsRef<[f64]>>(&self, samples: &[S]) -> MixtureTerms {
+    fn log_terms_on_any_cpu<S: AsRef<[f64]>>(&self, samples: &[S], bound: Bound) -> MixtureTerms {
         // Equal samples (bit for bit) are adjacent once sorted by their bits.
         let bits = |s: usize| samples[s].as_ref().iter().map(|v| v.to_bits());
         let mut by_bits: Vec<usize> = (0..samples.len()).collect();
@@ -168,8 +188,11 @@ impl ParzenEstimator {
                 }
                 block_mass.fill(0.0);
                 for row in block.chunks_exact(n_distinct) {
-                    for ((a, &t), &m) in block_mass.iter_mut().zip(row).zip(&block_max) {
-                        *a += exp_floor(t - m);
+                    let shares = block_mass.iter_mut().zip(row).zip(&block_max);
+                    // One loop per bound, so that each is a plain vector loop.
+                    match bound {
+                        Bound::Below => shares.for_each(|((a, &t), &m)| *a += exp_floor(t - m)),
+                        Bound::Above => shares.for_each(|((a, &t), &m)| *a += exp_ceiling(t - m)),
                     }
                 }
                 for s in 0..n_distinct {
@@ -181,7 +204,7 @@ impl ParzenEstimator {
                 }
             }
         }
-        MixtureTerms { terms, n_distinct, maxima, masses, log_densities: vec![OnceCell::new(); n_distinct], scratch: RefCell::default(), distinct_of }
+        MixtureTerms { terms, n_distinct, bound, maxima, masses, log_densities: vec![OnceCell::new(); n_distinct], scratch: RefCell::default(), distinct_of }
     }
 
     fn addend<'a>(&'a self, dim: &'a Dim, values: &[f64]) -> Addend<'a> {
@@ -261,7 +284,18 @@ fn exp_floor(d: f64) -> f64 {
     q2 * q2
 }
 
-/// `mass` × e^d for d ≤ 0, rounded towards a lower bound where e^d underflows (d = −∞ gives 0).
+/// 1 / (1 − d/8)⁸ ≥ e^d for every d ≤ 0 (e^(−d/8) ≥ 1 − d/8), and equal at d = 0: an upper bound of
+/// a term's share of the sum in one division and a few multiplications.
+#[inline(always)]
+fn exp_ceiling(d: f64) -> f64 {
+    let q = 1.0 - 0.125 * d;
+    let q2 = q * q;
+    let q4 = q2 * q2;
+    1.0 / (q4 * q4)
+}
+
+/// `mass` × e^d for d ≤ 0; 0 where e^d underflows (d < −700, or −∞): what is dropped is below
+/// 10⁻³⁰⁰ of a sum that is at least 1, far inside the bounds' margin.
 fn rescaled(mass: f64, d: f64) -> f64 {
     if d == 0.0 {
         mass
@@ -324,12 +358,12 @@ mod tests {
     use crate::tune::rng::Rng;
 
     #[test]
-    fn exp_floor_stays_below_exp() {
-        assert_eq!(super::exp_floor(0.0), 1.0);
-        assert_eq!(super::exp_floor(f64::NEG_INFINITY), 0.0);
+    fn exp_floor_and_ceiling_bracket_exp() {
+        assert_eq!((super::exp_floor(0.0), super::exp_ceiling(0.0)), (1.0, 1.0));
+        assert_eq!((super::exp_floor(f64::NEG_INFINITY), super::exp_ceiling(f64::NEG_INFINITY)), (0.0, 0.0));
         for i in 0..=100_000 {
             let d = -50.0 * i as f64 / 100_000.0;
-            assert!(super::exp_floor(d) <= d.exp(), "{d}");
+            assert!(super::exp_floor(d) <= d.exp() && d.exp() <= super::exp_ceiling(d), "{d}");
         }
         // Rescaling never rounds a mass up past the exact product's neighbourhood and drops underflow.
         assert_eq!(super::rescaled(3.0, 0.0), 3.0);
@@ -351,11 +385,14 @@ mod tests {
         let pe = ParzenEstimator::new(&refs, &obs, &super::super::super::default_weights(300), settings);
         let flat = pe.sample(&mut rng, 24);
         let samples: Vec<&[f64]> = flat.chunks_exact(3).collect();
-        let portable = pe.log_terms_on_any_cpu(&samples);
-        // SAFETY: AVX2 was detected above.
-        let vector = unsafe { pe.log_terms_avx2(&samples) };
-        assert!(portable.terms.iter().zip(&vector.terms).all(|(a, b)| a.to_bits() == b.to_bits()));
-        assert!(portable.masses.iter().zip(&vector.masses).all(|(a, b)| a.to_bits() == b.to_bits()));
+        for bound in [super::Bound::Below, super::Bound::Above] {
+            let portable = pe.log_terms_on_any_cpu(&samples, bound);
+            // SAFETY: AVX2 was detected above.
+            let vector = unsafe { pe.log_terms_avx2(&samples, bound) };
+            assert!(portable.terms.iter().zip(&vector.terms).all(|(a, b)| a.to_bits() == b.to_bits()));
+            assert!(portable.masses.iter().zip(&vector.masses).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+        let portable = pe.log_terms_on_any_cpu(&samples, super::Bound::Below);
         for s in 0..24 {
             let column = || portable.terms.iter().skip(portable.distinct_of[s]).step_by(portable.n_distinct);
             let max = portable.largest(s);
