@@ -330,7 +330,9 @@ impl TpeSampler {
         let (l, g) = (build(&below, &below_orders), build(&above, &above_orders));
         let drawn = l.sample(rng, self.n_ei_candidates);
         let candidates: Vec<&[f64]> = drawn.chunks_exact(space.len()).collect();
-        let best = best_candidate(&l.log_terms(&candidates, Bound::Above), &g.log_terms(&candidates, Bound::Below))?;
+        // g's terms first: they take the large buffer that the last ask's g left (see `MixtureTerms`).
+        let g_terms = g.log_terms(&candidates, Bound::Below);
+        let best = best_candidate(&l.log_terms(&candidates, Bound::Above), &g_terms)?;
         Some(candidates[best].to_vec())
     }
 }
