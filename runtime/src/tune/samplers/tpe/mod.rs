@@ -5,6 +5,7 @@
 //! draws all parameters of the intersection search space jointly (product kernels); constant
 //! liar puts running trials in the bad group so parallel workers spread out.
 
+mod observations;
 mod parzen;
 mod row_cache;
 
@@ -18,9 +19,9 @@ use crate::tune::frozen::{FrozenTrial, TrialState};
 use crate::tune::rng::{Rng, hash_str};
 use crate::tune::search_space::SearchSpace;
 use indexmap::IndexMap;
-use parzen::{Bound, MixtureTerms, value_key};
+use observations::Observations;
+use parzen::{Bound, MixtureTerms};
 use row_cache::RowCache;
-use std::cmp::Ordering;
 
 /// Stream id of the joint draw (parameter streams use the name's hash).
 const RELATIVE_STREAM: u64 = 0x7265_6c61_7469_7665;
@@ -103,113 +104,9 @@ pub fn default_weights(n: usize) -> Vec<f64> {
     w
 }
 
-/// Ranking key of an observation: (−deepest step, loss); COMPLETE trials use −∞ as step.
+/// Ranking key of a trial, lower is better: (−deepest step, loss); COMPLETE trials use −∞ as step.
 #[derive(Debug, Clone, Copy)]
 struct Score(f64, f64);
-
-impl Score {
-    fn cmp(&self, other: &Score) -> Ordering {
-        self.0.total_cmp(&other.0).then(self.1.total_cmp(&other.1))
-    }
-}
-
-/// The trials TPE ranks (finished ones, and running ones under constant liar), with their
-/// scores, and the values of `names` for those that have all of them. As in Optuna, the split
-/// is made on all ranked trials; trials without the values are then left out of l and g.
-struct Observations {
-    scores: Vec<Score>,
-    running: Vec<bool>,
-    /// Row of each ranked trial in `values`, if it has every name.
-    row: Vec<Option<usize>>,
-    /// Rows of one value per name, one after another (a row is appended as one slice).
-    values: Vec<f64>,
-    width: usize,
-    /// Per name, the finished trials with values sorted by value (trial numbers), the row of
-    /// each finished trial, and the rows of running trials (not in those lists).
-    sorted_trials: Vec<Vec<u32>>,
-    row_of_trial: Vec<u32>,
-    running_rows: Vec<u32>,
-    n_finished: usize,
-}
-
-/// The group bit of a row's place (see `Observations::places`).
-const BELOW: u32 = 1 << 31;
-
-impl Observations {
-    /// The value of name `d` in row `row`.
-    fn value(&self, row: usize, d: usize) -> f64 {
-        self.values[row * self.width + d]
-    }
-
-    /// Per row, its group and position there: `BELOW | position` or `position`.
-    fn places(&self, below: &[usize], above: &[usize]) -> Vec<u32> {
-        let mut place = vec![u32::MAX; self.values.len() / self.width];
-        below.iter().enumerate().for_each(|(p, &row)| place[row] = BELOW | p as u32);
-        above.iter().enumerate().for_each(|(p, &row)| place[row] = p as u32);
-        place
-    }
-
-    /// Positions in `below` and in `above` of their observations of name `d`, sorted by value (ties
-    /// in any order): one walk over the finished trials' sorted list, with the running rows merged
-    /// in. Empty if the list does not account for every row (then the estimators sort).
-    fn group_orders(&self, d: usize, place: &[u32], n_below: usize, n_above: usize) -> (Vec<u32>, Vec<u32>) {
-        let column = |row: u32| self.value(row as usize, d);
-        let mut running: Vec<(u64, u32)> = self.running_rows.iter().map(|&r| (value_key(column(r)), r)).collect();
-        running.sort_unstable();
-        let mut running = running.into_iter().peekable();
-        let (mut below_order, mut above_order) = (Vec::with_capacity(n_below), Vec::with_capacity(n_above));
-        let mut push = |row: u32| match place[row as usize] {
-            u32::MAX => {}
-            p if p & BELOW != 0 => below_order.push(p & !BELOW),
-            p => above_order.push(p),
-        };
-        for &number in &self.sorted_trials[d] {
-            let Some(&row) = self.row_of_trial.get(number as usize).filter(|&&r| r != u32::MAX) else { continue };
-            if running.peek().is_some() {
-                let key = value_key(column(row));
-                while let Some((_, r)) = running.next_if(|&(k, _)| k <= key) {
-                    push(r);
-                }
-            }
-            push(row);
-        }
-        running.for_each(|(_, r)| push(r));
-        if below_order.len() == n_below && above_order.len() == n_above { (below_order, above_order) } else { (Vec::new(), Vec::new()) }
-    }
-
-    /// Rows (in trial order) of the good and the bad group. COMPLETE trials by value fill the
-    /// good group of `gamma` (γ(n finished)) first, then PRUNED ones by (deepest step, value
-    /// there); RUNNING ones (constant liar) always go to the bad group.
-    fn split(&self, gamma: usize) -> (Vec<usize>, Vec<usize>) {
-        let n_ranked = self.running.iter().filter(|&&r| !r).count();
-        let n_below = gamma.min(n_ranked);
-        let mut is_below = vec![false; self.scores.len()];
-        // The n_below best under (score, position), a total order: a selection, not a sort. With
-        // one depth for all (no pruned trials) the order packs into integers.
-        let same_depth = self.scores.first().is_none_or(|first| self.scores.iter().all(|s| s.0.total_cmp(&first.0).is_eq()));
-        if same_depth && self.scores.len() < 1 << 32 {
-            let mut keys: Vec<u128> = (0..self.scores.len()).filter(|&i| !self.running[i]).map(|i| u128::from(value_key(self.scores[i].1)) << 32 | i as u128).collect();
-            if n_below < keys.len() {
-                keys.select_nth_unstable(n_below);
-            }
-            keys[..n_below].iter().for_each(|&k| is_below[k as u32 as usize] = true);
-        } else {
-            let mut order: Vec<usize> = (0..self.scores.len()).filter(|&i| !self.running[i]).collect();
-            let by_score = |a: &usize, b: &usize| self.scores[*a].cmp(&self.scores[*b]).then(a.cmp(b));
-            if n_below < order.len() {
-                order.select_nth_unstable_by(n_below, by_score);
-            }
-            order[..n_below].iter().for_each(|&i| is_below[i] = true);
-        }
-        let (mut below, mut above) = (Vec::with_capacity(n_below), Vec::with_capacity(self.scores.len() - n_below));
-        for (i, row) in self.row.iter().enumerate() {
-            if let Some(row) = *row {
-                if is_below[i] { below.push(row) } else { above.push(row) }
-            }
-        }
-        (below, above)
-    }
-}
 
 impl TpeSampler {
     /// Optuna 5 defaults (10 start-up trials, 24 candidates, multivariate, constant liar), with
@@ -236,62 +133,35 @@ impl TpeSampler {
 
     fn observations(&self, ctx: &SampleContext<'_>, names: &[&str]) -> Observations {
         let sign = ctx.direction.sign();
-        let n = ctx.trials.len();
-        let mut obs = Observations {
-            scores: Vec::with_capacity(n),
-            running: Vec::with_capacity(n),
-            row: Vec::with_capacity(n),
-            values: Vec::with_capacity(n * names.len()),
-            width: names.len(),
-            sorted_trials: Vec::new(),
-            row_of_trial: vec![u32::MAX; n],
-            running_rows: Vec::new(),
-            n_finished: 0,
-        };
-        let mut n_rows = 0;
-        // Finished trials come from the cache; running ones are read on every ask (their
-        // jointly drawn values come and go).
         let read = |trial: &FrozenTrial| {
             let score = self.score(trial, sign);
             let values = score.and_then(|_| names.iter().enumerate().map(|(i, name)| internal_value(trial, name, i)).collect());
             (score, values)
         };
-        self.rows.with_table(ctx.study_name, names, |table| {
-            for (position, trial) in ctx.trials.iter().enumerate() {
-                // A cached row at the trial's position (trials are listed by number) answers
-                // without looking into the trial.
-                let fresh;
-                let (number, finished, (score, values)) = if table.is_cached(position, trial) {
-                    (position, true, table.row(position))
-                } else if trial.number == ctx.number {
+        let (mut skipped, mut running) = (Vec::new(), Vec::new());
+        // Finished trials come from the cache; running ones are read on every ask (their
+        // jointly drawn values come and go).
+        let rows = self.rows.with_table(ctx.study_name, names, |table| {
+            for (number, trial) in ctx.trials.iter().enumerate() {
+                debug_assert_eq!(trial.number as usize, number, "trials are listed by number");
+                // A row cached from this very trial answers without looking into it.
+                if table.is_cached(number, trial) {
                     continue;
-                } else if trial.state.is_finished() {
-                    (trial.number as usize, true, table.finished_row(trial, || read(trial)))
-                } else {
-                    fresh = read(trial);
-                    (trial.number as usize, false, (fresh.0, fresh.1.as_deref()))
-                };
-                let Some(score) = score else { continue };
-                obs.scores.push(score);
-                obs.running.push(!finished);
-                obs.n_finished += usize::from(finished);
-                obs.row.push(values.map(|values| {
-                    obs.values.extend_from_slice(values);
-                    if finished {
-                        if obs.row_of_trial.len() <= number {
-                            obs.row_of_trial.resize(number + 1, u32::MAX);
-                        }
-                        obs.row_of_trial[number] = n_rows as u32;
-                    } else {
-                        obs.running_rows.push(n_rows as u32);
-                    }
-                    n_rows += 1;
-                    n_rows - 1
-                }));
+                }
+                if trial.number != ctx.number && trial.state.is_finished() {
+                    table.cache_finished(trial, || read(trial));
+                    continue;
+                }
+                skipped.push(number as u32);
+                if trial.number != ctx.number
+                    && let (Some(_), Some(values)) = read(trial)
+                {
+                    running.push((number as u32, values));
+                }
             }
-            obs.sorted_trials = table.sorted_by_value().to_vec();
+            table.rows()
         });
-        obs
+        Observations::new(rows, ctx.trials.len(), skipped, running)
     }
 
     fn score(&self, trial: &FrozenTrial, sign: f64) -> Option<Score> {
@@ -316,16 +186,16 @@ impl TpeSampler {
         }
         let (below, above) = obs.split(self.gamma.n_below(obs.n_finished, space.len()));
         let dists: Vec<&Distribution> = space.iter().map(|(_, d)| *d).collect();
-        let place = obs.places(&below, &above);
+        let places = obs.places(&below, &above);
         let (below_orders, above_orders): (Vec<Vec<u32>>, Vec<Vec<u32>>) = (0..dists.len())
             .map(|d| match dists[d] {
                 Distribution::Categorical { .. } => (Vec::new(), Vec::new()),
-                _ => obs.group_orders(d, &place, below.len(), above.len()),
+                _ => obs.group_orders(d, &places, below.len(), above.len()),
             })
             .unzip();
-        let build = |idx: &[usize], orders: &[Vec<u32>]| {
-            let columns: Vec<Vec<f64>> = (0..obs.width).map(|d| idx.iter().map(|&i| obs.value(i, d)).collect()).collect();
-            ParzenEstimator::with_orders(&dists, &columns, orders, &default_weights(idx.len()), self.settings)
+        let build = |group: &[u32], orders: &[Vec<u32>]| {
+            let columns: Vec<Vec<f64>> = (0..dists.len()).map(|d| group.iter().map(|&entry| obs.value(entry, d)).collect()).collect();
+            ParzenEstimator::with_orders(&dists, &columns, orders, &default_weights(group.len()), self.settings)
         };
         let (l, g) = (build(&below, &below_orders), build(&above, &above_orders));
         let drawn = l.sample(rng, self.n_ei_candidates);
@@ -522,22 +392,49 @@ mod tests {
         assert_eq!(check(&trials), 38);
     }
 
+    /// The finished-trial count and the values of both groups, in trial order.
+    fn grouped_values(obs: &Observations) -> (usize, Vec<f64>) {
+        let (below, above) = obs.split(default_gamma(obs.n_finished));
+        let mut values: Vec<f64> = below.iter().chain(&above).map(|&entry| obs.value(entry, 0)).collect();
+        values.sort_by(f64::total_cmp);
+        (obs.n_finished, values)
+    }
+
     #[test]
     fn cached_rows_follow_trials_that_change() {
-        // One sampler asked three times: a running trial that then completes, and a finished
-        // trial handed out as a different `Arc` (another study of the same name) must be re-read.
+        // One sampler asked four times: a running trial that then completes, a finished trial
+        // handed out as a different `Arc` (another study of the same name) must be re-read, and
+        // one that runs again there must not count as finished.
         let sampler = TpeSampler::new(Some(1));
         let mut trials: TrialList = (0..3).map(|i| trial(i, TrialState::Complete, Some(i as f64), Some(0.1 * i as f64))).collect();
         trials.push(trial(3, TrialState::Running, None, Some(0.7)));
         let ask = |trials: &TrialList| {
             let ctx = SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials, number: 99 };
-            let obs = sampler.observations(&ctx, &["y"]);
-            (obs.n_finished, obs.values.clone())
+            grouped_values(&sampler.observations(&ctx, &["y"]))
         };
         assert_eq!(ask(&trials), (3, vec![0.0, 0.1, 0.2, 0.7]));
         *trials.get_mut(3).unwrap() = trial(3, TrialState::Complete, Some(-1.0), Some(0.8));
         assert_eq!(ask(&trials), (4, vec![0.0, 0.1, 0.2, 0.8]));
         *trials.get_mut(1).unwrap() = trial(1, TrialState::Complete, Some(1.0), Some(0.5));
-        assert_eq!(ask(&trials), (4, vec![0.0, 0.5, 0.2, 0.8]));
+        assert_eq!(ask(&trials), (4, vec![0.0, 0.2, 0.5, 0.8]));
+        *trials.get_mut(1).unwrap() = trial(1, TrialState::Running, None, Some(0.6));
+        assert_eq!(ask(&trials), (3, vec![0.0, 0.2, 0.6, 0.8]));
+    }
+
+    #[test]
+    fn an_ask_keeps_the_rows_it_took_while_others_add() {
+        // Observations share the cache's rows; a later ask that caches more trials must not
+        // change what an earlier one (on another thread, say) still reads.
+        let sampler = TpeSampler::new(Some(1));
+        let trials: TrialList = (0..12).map(|i| trial(i, TrialState::Complete, Some(i as f64), Some(0.01 * i as f64))).collect();
+        let mut more = trials.clone();
+        (12..30).for_each(|i| more.push(trial(i, TrialState::Complete, Some(-(i as f64)), Some(0.5 + 0.01 * i as f64))));
+        let ctx = |trials| SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials, number: 99 };
+        let first = sampler.observations(&ctx(&trials), &["y"]);
+        let before = grouped_values(&first);
+        let second = sampler.observations(&ctx(&more), &["y"]);
+        assert_eq!(grouped_values(&second).0, 30);
+        assert_eq!(grouped_values(&first), before);
+        assert_eq!(before.0, 12);
     }
 }

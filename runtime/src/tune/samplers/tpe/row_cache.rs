@@ -2,7 +2,9 @@
 //! changes, so each is read once per set of parameter names instead of once per ask. An entry is
 //! used only while the study hands out the very same `Arc` for that trial number (the entry
 //! holds a clone, so the pointer cannot be reused by another trial); anything else is re-read.
-//! Per parameter, the rows are also kept sorted by value, so that estimators need no sort.
+//! The rows are also kept sorted by score and, per parameter, by value, so that an ask needs
+//! neither a sort nor a copy: it takes a shared handle on them (`Rows`), copied on write only
+//! while an ask on another thread still holds it.
 
 use super::Score;
 use super::parzen::value_key;
@@ -16,21 +18,99 @@ const MAX_INSERTED: usize = 16;
 /// asked names, if it has all of them.
 pub(super) type Read = (Option<Score>, Option<Box<[f64]>>);
 
-/// The rows of one set of names, by trial number, in columns.
+/// The rows of finished trials by trial number, in columns.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Rows {
+    width: usize,
+    /// `None` where there is no row or the trial is not ranked.
+    scores: Vec<Option<Score>>,
+    /// Whether the row has every name's value, and the values (`width` per row).
+    has_values: Vec<bool>,
+    values: Vec<f64>,
+    /// The trial number of every row with a score, sorted by (score, number).
+    by_score: Vec<u32>,
+    /// Per name, the trial number of every row with values, sorted by (value key, number).
+    by_value: Vec<Vec<u32>>,
+}
+
+impl Rows {
+    /// The score of trial `number`'s row, if it has a row and is ranked.
+    pub fn score(&self, number: usize) -> Option<Score> {
+        self.scores.get(number).copied().flatten()
+    }
+
+    /// Whether trial `number`'s row has every name's value.
+    pub fn has_values(&self, number: usize) -> bool {
+        self.has_values.get(number).copied().unwrap_or(false)
+    }
+
+    /// The value of name `d` in trial `number`'s row (one with values).
+    pub fn value(&self, number: usize, d: usize) -> f64 {
+        self.values[number * self.width + d]
+    }
+
+    /// Trial numbers of the ranked rows, best first (ties by number).
+    pub fn by_score(&self) -> &[u32] {
+        &self.by_score
+    }
+
+    /// Trial numbers of the rows with values, by value of name `d` (ties by number).
+    pub fn by_value(&self, d: usize) -> &[u32] {
+        &self.by_value[d]
+    }
+
+    fn score_key(&self, number: u32) -> (u64, u64, u32) {
+        let Score(depth, loss) = self.scores[number as usize].expect("only ranked rows are listed by score");
+        (value_key(depth), value_key(loss), number)
+    }
+
+    fn value_key(&self, number: u32, d: usize) -> (u64, u32) {
+        (value_key(self.values[number as usize * self.width + d]), number)
+    }
+
+    /// Brings the sorted lists up to date with the rows `added` since (all of them if `all`).
+    fn sort(&mut self, added: &[u32], all: bool) {
+        if all {
+            self.by_score.clear();
+            self.by_value = vec![Vec::new(); self.width];
+        }
+        let scored: Vec<u32> = added.iter().copied().filter(|&number| self.scores[number as usize].is_some()).collect();
+        let mut by_score = std::mem::take(&mut self.by_score);
+        merge_sorted(&mut by_score, &scored, |number| self.score_key(number));
+        self.by_score = by_score;
+        let with_values: Vec<u32> = added.iter().copied().filter(|&number| self.has_values[number as usize]).collect();
+        let mut by_value = std::mem::take(&mut self.by_value);
+        for (d, sorted) in by_value.iter_mut().enumerate() {
+            merge_sorted(sorted, &with_values, |number| self.value_key(number, d));
+        }
+        self.by_value = by_value;
+    }
+}
+
+/// Adds `new` to `sorted` (sorted by `key`): one binary insertion each, or a sort of the whole
+/// when there are many.
+fn merge_sorted<K: Ord>(sorted: &mut Vec<u32>, new: &[u32], key: impl Fn(u32) -> K) {
+    if new.len() > MAX_INSERTED {
+        sorted.extend_from_slice(new);
+        sorted.sort_unstable_by_key(|&number| key(number));
+    } else {
+        for &number in new {
+            let at = sorted.partition_point(|&other| key(other) < key(number));
+            sorted.insert(at, number);
+        }
+    }
+}
+
+/// The rows of one set of names.
 #[derive(Debug, Default)]
 struct NamesTable {
     names: Vec<String>,
     /// The trial each row was read from; `None` where there is no row.
     trials: Vec<Option<Arc<FrozenTrial>>>,
-    scores: Vec<Option<Score>>,
-    /// Whether the row has every name's value, and the values (`names.len()` per row).
-    has_values: Vec<bool>,
-    values: Vec<f64>,
-    /// Per name, the trial number of every row with values, sorted by (value key, number).
-    by_value: Vec<Vec<u32>>,
-    /// Rows added since `by_value` was brought up to date.
+    rows: Arc<Rows>,
+    /// Rows added since the sorted lists were brought up to date.
     added: Vec<u32>,
-    /// Whether a row was replaced since (its old values are somewhere in `by_value`).
+    /// Whether a row was replaced since (its old entries are somewhere in the sorted lists).
     replaced: bool,
 }
 
@@ -56,7 +136,8 @@ impl RowCache {
         let i = match tables.by_names.iter().position(|t| t.names.iter().map(String::as_str).eq(names.iter().copied())) {
             Some(i) => i,
             None => {
-                tables.by_names.push(NamesTable { names: names.iter().map(|n| (*n).to_owned()).collect(), ..NamesTable::default() });
+                let rows = Arc::new(Rows { width: names.len(), by_value: vec![Vec::new(); names.len()], ..Rows::default() });
+                tables.by_names.push(NamesTable { names: names.iter().map(|n| (*n).to_owned()).collect(), rows, ..NamesTable::default() });
                 tables.by_names.len() - 1
             }
         };
@@ -76,67 +157,45 @@ impl RowTable<'_> {
         matches!(self.table.trials.get(number), Some(Some(cached)) if Arc::ptr_eq(cached, trial))
     }
 
-    /// The cached row of trial number `number`. Inlined: returned through memory, its two
-    /// halves stall the 16-byte load that reads them back (a third of the walk's time).
-    #[inline]
-    pub fn row(&self, number: usize) -> (Option<Score>, Option<&[f64]>) {
-        let width = self.table.names.len();
-        (self.table.scores[number], self.table.has_values[number].then(|| &self.table.values[number * width..][..width]))
-    }
-
-    /// The row of finished `trial`, made by `read` when missing or stale.
-    pub fn finished_row(&mut self, trial: &Arc<FrozenTrial>, read: impl FnOnce() -> Read) -> (Option<Score>, Option<&[f64]>) {
+    /// Caches the row of finished `trial`, made by `read`, unless it is cached already.
+    pub fn cache_finished(&mut self, trial: &Arc<FrozenTrial>, read: impl FnOnce() -> Read) {
         let number = trial.number as usize;
-        if !self.is_cached(number, trial) {
-            let table = &mut *self.table;
-            let width = table.names.len();
-            if table.trials.len() <= number {
-                table.trials.resize(number + 1, None);
-                table.scores.resize(number + 1, None);
-                table.has_values.resize(number + 1, false);
-                table.values.resize((number + 1) * width, f64::NAN);
-            }
-            if table.trials[number].is_some() {
-                table.replaced = true;
-            } else {
-                table.added.push(number as u32);
-            }
-            let (score, values) = read();
-            table.trials[number] = Some(Arc::clone(trial));
-            table.scores[number] = score;
-            table.has_values[number] = values.is_some();
-            if let Some(values) = values {
-                table.values[number * width..][..width].copy_from_slice(&values);
-            }
+        if self.is_cached(number, trial) {
+            return;
         }
-        self.row(number)
+        let table = &mut *self.table;
+        let rows = Arc::make_mut(&mut table.rows);
+        if table.trials.len() <= number {
+            table.trials.resize(number + 1, None);
+            rows.scores.resize(number + 1, None);
+            rows.has_values.resize(number + 1, false);
+            rows.values.resize((number + 1) * rows.width, f64::NAN);
+        }
+        if table.trials[number].is_some() {
+            table.replaced = true;
+        } else {
+            table.added.push(number as u32);
+        }
+        let (score, values) = read();
+        table.trials[number] = Some(Arc::clone(trial));
+        rows.scores[number] = score;
+        rows.has_values[number] = values.is_some();
+        if let Some(values) = values {
+            rows.values[number * rows.width..][..rows.width].copy_from_slice(&values);
+        }
     }
 
-    /// Per name, the trial numbers of every cached row that has values, sorted by value (ties by
-    /// trial number).
-    pub fn sorted_by_value(&mut self) -> &[Vec<u32>] {
+    /// The rows, with their sorted lists up to date.
+    pub fn rows(&mut self) -> Arc<Rows> {
         let table = &mut *self.table;
-        let width = table.names.len();
-        if table.replaced || table.by_value.len() != width {
-            table.by_value = vec![Vec::new(); width];
+        if table.replaced {
             table.added = (0..table.trials.len() as u32).collect();
+        }
+        if !table.added.is_empty() {
+            Arc::make_mut(&mut table.rows).sort(&table.added, table.replaced);
+            table.added.clear();
             table.replaced = false;
         }
-        let (has_values, values) = (&table.has_values, &table.values);
-        for (d, sorted) in table.by_value.iter_mut().enumerate() {
-            let key = |number: u32| (value_key(values[number as usize * width + d]), number);
-            let added = table.added.iter().copied().filter(|&number| has_values[number as usize]);
-            if table.added.len() > MAX_INSERTED {
-                sorted.extend(added);
-                sorted.sort_unstable_by_key(|&number| key(number));
-            } else {
-                for number in added {
-                    let at = sorted.partition_point(|&other| key(other) < key(number));
-                    sorted.insert(at, number);
-                }
-            }
-        }
-        table.added.clear();
-        &table.by_value
+        Arc::clone(&table.rows)
     }
 }
