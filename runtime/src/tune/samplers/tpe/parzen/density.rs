@@ -141,17 +141,27 @@ impl ParzenEstimator {
 
     #[inline(always)]
     fn log_terms_on_any_cpu<S: AsRef<[f64]>>(&self, samples: &[S], bound: Bound) -> MixtureTerms {
-        // Equal samples (bit for bit) are adjacent once sorted by their bits.
-        let bits = |s: usize| samples[s].as_ref().iter().map(|v| v.to_bits());
-        let mut by_bits: Vec<usize> = (0..samples.len()).collect();
-        by_bits.sort_unstable_by(|&a, &b| bits(a).cmp(bits(b)));
-        let mut distinct: Vec<&[f64]> = Vec::new();
+        // Equal samples (bit for bit) share a column: they have equal hashes of their bits, so
+        // they are found among the samples of equal hash once those are adjacent.
+        let same_bits = |x: &[f64], y: &[f64]| x.iter().zip(y).all(|(a, b)| a.to_bits() == b.to_bits());
+        let hash = |x: &[f64]| x.iter().fold(0xCBF2_9CE4_8422_2325u64, |h, v| (h ^ v.to_bits()).wrapping_mul(0x0000_0100_0000_01B3));
+        let mut by_hash: Vec<(u64, usize)> = samples.iter().enumerate().map(|(s, x)| (hash(x.as_ref()), s)).collect();
+        by_hash.sort_unstable();
+        let mut distinct: Vec<&[f64]> = Vec::with_capacity(samples.len());
         let mut distinct_of = vec![0; samples.len()];
-        for (i, &s) in by_bits.iter().enumerate() {
-            if i == 0 || bits(by_bits[i - 1]).ne(bits(s)) {
-                distinct.push(samples[s].as_ref());
+        let mut same_hash_from = 0;
+        for (i, &(h, s)) in by_hash.iter().enumerate() {
+            if i > 0 && by_hash[i - 1].0 != h {
+                same_hash_from = distinct.len();
             }
-            distinct_of[s] = distinct.len() - 1;
+            let x = samples[s].as_ref();
+            distinct_of[s] = match distinct[same_hash_from..].iter().position(|y| same_bits(x, y)) {
+                Some(p) => same_hash_from + p,
+                None => {
+                    distinct.push(x);
+                    distinct.len() - 1
+                }
+            };
         }
         let n_distinct = distinct.len();
         let n_kernels = self.log_consts.len();
