@@ -77,33 +77,85 @@ pub fn internal_value(trial: &FrozenTrial, name: &str, position: usize) -> Optio
 
 /// Parameters present with the same distribution in every finished (COMPLETE or PRUNED) trial,
 /// in first-seen order: the space multivariate samplers draw jointly. Updated incrementally:
-/// finished trials never change, so each is intersected once.
+/// finished trials never change, so each is intersected once, and only trials not finished at
+/// the last ask, or new since, are looked at again.
 #[derive(Debug, Default)]
 pub struct IntersectionCache {
-    state: std::sync::Mutex<(String, Vec<bool>, Option<SearchSpace>)>,
+    state: std::sync::Mutex<Intersection>,
+}
+
+#[derive(Debug, Default)]
+struct Intersection {
+    study: String,
+    /// Trials 0..scanned were looked at; these of them were not finished then.
+    scanned: usize,
+    unfinished: Vec<usize>,
+    space: Option<SearchSpace>,
 }
 
 impl IntersectionCache {
     pub fn get(&self, ctx: &SampleContext<'_>) -> SearchSpace {
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (study, seen, space) = &mut *guard;
-        if study != ctx.study_name {
-            *study = ctx.study_name.to_owned();
-            seen.clear();
-            *space = None;
+        let state = &mut *guard;
+        // Another study, or another list of this one's trials: start again.
+        if state.study != ctx.study_name || ctx.trials.len() < state.scanned {
+            *state = Intersection { study: ctx.study_name.to_owned(), ..Intersection::default() };
         }
-        // Trials are indexed by number: `ctx.trials` may be a subset (a Hyperband bracket).
-        let needed = ctx.trials.iter().map(|t| t.number as usize + 1).max().unwrap_or(0);
-        seen.resize(seen.len().max(needed), false);
-        for trial in ctx.trials.iter().filter(|t| matches!(t.state, TrialState::Complete | TrialState::Pruned)) {
-            if std::mem::replace(&mut seen[trial.number as usize], true) {
-                continue;
-            }
-            match space {
-                None => *space = Some(trial.params.iter().map(|(k, p)| (k.clone(), p.distribution.clone())).collect()),
+        let finished = |number: usize| matches!(ctx.trials[number].state, TrialState::Complete | TrialState::Pruned);
+        // In number order, as a walk over all trials would meet them.
+        let mut newly_finished: Vec<usize> = Vec::new();
+        state.unfinished.retain(|&number| !finished(number) || {
+            newly_finished.push(number);
+            false
+        });
+        for number in state.scanned..ctx.trials.len() {
+            if finished(number) { newly_finished.push(number) } else { state.unfinished.push(number) }
+        }
+        state.scanned = ctx.trials.len();
+        for number in newly_finished {
+            let trial = &ctx.trials[number];
+            match &mut state.space {
+                None => state.space = Some(trial.params.iter().map(|(k, p)| (k.clone(), p.distribution.clone())).collect()),
                 Some(space) => space.retain(|name, dist| trial.params.get(name).is_some_and(|p| p.distribution == *dist)),
             }
         }
-        space.clone().unwrap_or_default()
+        state.space.clone().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tune::frozen::{Direction, FrozenTrial, Param};
+    use crate::tune::trial_list::TrialList;
+    use std::sync::Arc;
+
+    fn trial(number: u64, state: TrialState, params: &[(&str, &Distribution)]) -> Arc<FrozenTrial> {
+        let params = params.iter().map(|(name, d)| ((*name).to_owned(), Param { distribution: (*d).clone(), internal: 0.0, value: 0.0.into() })).collect();
+        Arc::new(FrozenTrial { params, ..FrozenTrial::new(number, state, 0.0) })
+    }
+
+    #[test]
+    fn intersection_follows_trials_as_they_finish() {
+        let (x, y, y2) = (Distribution::float("x", 0.0, 1.0, false, None).unwrap(), Distribution::int("y", 0, 9, false, 1).unwrap(), Distribution::int("y", 0, 5, false, 1).unwrap());
+        let cache = IntersectionCache::default();
+        let names = |study: &str, trials: &TrialList| {
+            let ctx = SampleContext { study_name: study, direction: Direction::Minimize, trials, number: trials.len() as u64 };
+            cache.get(&ctx).keys().cloned().collect::<Vec<_>>()
+        };
+        let mut trials: TrialList = [trial(0, TrialState::Running, &[("x", &x)]), trial(1, TrialState::Complete, &[("y", &y), ("x", &x)]), trial(2, TrialState::Fail, &[])].into_iter().collect();
+        // The first finished trial sets the order; running and failed ones do not count.
+        assert_eq!(names("s", &trials), ["y", "x"]);
+        trials.push(trial(3, TrialState::Pruned, &[("x", &x), ("y", &y), ("z", &x)]));
+        assert_eq!(names("s", &trials), ["y", "x"]);
+        // Trial 0 finishes without y.
+        *trials.get_mut(0).unwrap() = trial(0, TrialState::Complete, &[("x", &x)]);
+        assert_eq!(names("s", &trials), ["x"]);
+        // A shorter list of the study's trials (another study object of that name) starts again;
+        // y with another distribution is not the same parameter.
+        let mut other: TrialList = [trial(0, TrialState::Complete, &[("y", &y), ("x", &x)])].into_iter().collect();
+        assert_eq!(names("s", &other), ["y", "x"]);
+        other.push(trial(1, TrialState::Complete, &[("x", &x), ("y", &y2)]));
+        assert_eq!(names("s", &other), ["x"]);
     }
 }
