@@ -141,28 +141,32 @@ impl ParzenEstimator {
 
     #[inline(always)]
     fn log_terms_on_any_cpu<S: AsRef<[f64]>>(&self, samples: &[S], bound: Bound) -> MixtureTerms {
-        // Equal samples (bit for bit) share a column: they have equal hashes of their bits, so
-        // they are found among the samples of equal hash once those are adjacent.
+        // Equal samples (bit for bit) share a column, found through a hash table of the
+        // distinct samples so far (open addressing, at most half full).
         let same_bits = |x: &[f64], y: &[f64]| x.iter().zip(y).all(|(a, b)| a.to_bits() == b.to_bits());
         let hash = |x: &[f64]| x.iter().fold(0xCBF2_9CE4_8422_2325u64, |h, v| (h ^ v.to_bits()).wrapping_mul(0x0000_0100_0000_01B3));
-        let mut by_hash: Vec<(u64, usize)> = samples.iter().enumerate().map(|(s, x)| (hash(x.as_ref()), s)).collect();
-        by_hash.sort_unstable();
+        let mask = (2 * samples.len()).next_power_of_two() - 1;
+        let mut slots = vec![usize::MAX; mask + 1];
         let mut distinct: Vec<&[f64]> = Vec::with_capacity(samples.len());
-        let mut distinct_of = vec![0; samples.len()];
-        let mut same_hash_from = 0;
-        for (i, &(h, s)) in by_hash.iter().enumerate() {
-            if i > 0 && by_hash[i - 1].0 != h {
-                same_hash_from = distinct.len();
-            }
-            let x = samples[s].as_ref();
-            distinct_of[s] = match distinct[same_hash_from..].iter().position(|y| same_bits(x, y)) {
-                Some(p) => same_hash_from + p,
-                None => {
-                    distinct.push(x);
-                    distinct.len() - 1
+        let distinct_of: Vec<usize> = samples
+            .iter()
+            .map(|x| {
+                let x = x.as_ref();
+                // The hash's top bits are its best mixed.
+                let mut slot = (hash(x) >> 40) as usize & mask;
+                loop {
+                    match slots[slot] {
+                        usize::MAX => {
+                            slots[slot] = distinct.len();
+                            distinct.push(x);
+                            return distinct.len() - 1;
+                        }
+                        d if same_bits(distinct[d], x) => return d,
+                        _ => slot = (slot + 1) & mask,
+                    }
                 }
-            };
-        }
+            })
+            .collect();
         let n_distinct = distinct.len();
         let n_kernels = self.log_consts.len();
         let mut maxima = vec![f64::NEG_INFINITY; n_distinct];
