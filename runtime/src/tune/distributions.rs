@@ -198,6 +198,11 @@ impl Distribution {
         }
     }
 
+    /// Whether the distribution is sampled on a log scale.
+    pub fn is_log(&self) -> bool {
+        matches!(*self, Distribution::Float { log: true, .. } | Distribution::Int { log: true, .. })
+    }
+
     /// Whether the distribution has a single possible value.
     pub fn is_single(&self) -> bool {
         match *self {

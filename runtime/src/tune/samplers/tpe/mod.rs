@@ -131,17 +131,21 @@ impl TpeSampler {
         TpeSampler { multivariate: false, gamma: TpeGamma::Optuna, ..TpeSampler::new(seed) }
     }
 
-    fn observations(&self, ctx: &SampleContext<'_>, names: &[&str]) -> Observations {
+    /// The ranked trials, with their values of `space`'s parameters in the estimators' domain:
+    /// internal values, as logarithms for log-scaled parameters.
+    fn observations(&self, ctx: &SampleContext<'_>, space: &[(&str, &Distribution)]) -> Observations {
         let sign = ctx.direction.sign();
+        let columns: Vec<(&str, bool)> = space.iter().map(|(name, dist)| (*name, dist.is_log())).collect();
         let read = |trial: &FrozenTrial| {
             let score = self.score(trial, sign);
-            let values = score.and_then(|_| names.iter().enumerate().map(|(i, name)| internal_value(trial, name, i)).collect());
+            let value = |i: usize, (name, log): (&str, bool)| internal_value(trial, name, i).map(|v| if log { v.ln() } else { v });
+            let values = score.and_then(|_| columns.iter().enumerate().map(|(i, &column)| value(i, column)).collect());
             (score, values)
         };
         let (mut skipped, mut running) = (Vec::new(), Vec::new());
         // Finished trials come from the cache; running ones are read on every ask (their
         // jointly drawn values come and go).
-        let rows = self.rows.with_table(ctx.study_name, names, |table| {
+        let rows = self.rows.with_table(ctx.study_name, &columns, |table| {
             for (number, trial) in ctx.trials.iter().enumerate() {
                 debug_assert_eq!(trial.number as usize, number, "trials are listed by number");
                 // A row cached from this very trial answers without looking into it.
@@ -179,8 +183,7 @@ impl TpeSampler {
 
     /// The TPE draw over `space` given the observations; `None` while in start-up.
     fn sample_tpe(&self, ctx: &SampleContext<'_>, space: &[(&str, &Distribution)], rng: &mut Rng) -> Option<Vec<f64>> {
-        let names: Vec<&str> = space.iter().map(|(n, _)| *n).collect();
-        let obs = self.observations(ctx, &names);
+        let obs = self.observations(ctx, space);
         if obs.n_finished < self.n_startup_trials {
             return None;
         }
@@ -301,8 +304,17 @@ mod tests {
         assert!((w[0] - 1.0 / 30.0).abs() < 1e-15 && (w[4] - 1.0).abs() < 1e-15 && w[5..].iter().all(|x| *x == 1.0));
     }
 
+    fn y_dist() -> &'static Distribution {
+        static Y: std::sync::OnceLock<Distribution> = std::sync::OnceLock::new();
+        Y.get_or_init(|| Distribution::float("y", 0.0, 1.0, false, None).unwrap())
+    }
+
+    fn y_space() -> [(&'static str, &'static Distribution); 1] {
+        [("y", y_dist())]
+    }
+
     fn trial(number: u64, state: TrialState, value: Option<f64>, y: Option<f64>) -> Arc<FrozenTrial> {
-        let dist = Distribution::float("y", 0.0, 1.0, false, None).unwrap();
+        let dist = y_dist().clone();
         let params = y.map(|v| ("y".to_owned(), crate::tune::frozen::Param { distribution: dist.clone(), internal: v, value: v.into() })).into_iter().collect();
         Arc::new(FrozenTrial { value, params, ..FrozenTrial::new(number, state, 0.0) })
     }
@@ -355,7 +367,7 @@ mod tests {
         trials.push(trial(11, TrialState::Running, None, Some(0.9)));
         trials.push(trial(12, TrialState::Running, None, None));
         let ctx = SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials: &trials, number: 12 };
-        let obs = TpeSampler::new(Some(1)).observations(&ctx, &["y"]);
+        let obs = TpeSampler::new(Some(1)).observations(&ctx, &y_space());
         assert_eq!(obs.n_finished, 11);
         let (below, above) = obs.split(default_gamma(obs.n_finished));
         assert_eq!(below.iter().map(|&r| obs.value(r, 0)).collect::<Vec<_>>(), vec![0.05]);
@@ -373,7 +385,7 @@ mod tests {
         trials.push(trial(41, TrialState::Running, None, Some(0.0)));
         let check = |trials: &TrialList| {
             let ctx = SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials, number: 99 };
-            let obs = sampler.observations(&ctx, &["y"]);
+            let obs = sampler.observations(&ctx, &y_space());
             let (below, above) = obs.split(default_gamma(obs.n_finished));
             let (below_order, above_order) = obs.group_orders(0, &obs.places(&below, &above), below.len(), above.len());
             for (group, order) in [(&below, &below_order), (&above, &above_order)] {
@@ -410,7 +422,7 @@ mod tests {
         trials.push(trial(3, TrialState::Running, None, Some(0.7)));
         let ask = |trials: &TrialList| {
             let ctx = SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials, number: 99 };
-            grouped_values(&sampler.observations(&ctx, &["y"]))
+            grouped_values(&sampler.observations(&ctx, &y_space()))
         };
         assert_eq!(ask(&trials), (3, vec![0.0, 0.1, 0.2, 0.7]));
         *trials.get_mut(3).unwrap() = trial(3, TrialState::Complete, Some(-1.0), Some(0.8));
@@ -430,9 +442,9 @@ mod tests {
         let mut more = trials.clone();
         (12..30).for_each(|i| more.push(trial(i, TrialState::Complete, Some(-(i as f64)), Some(0.5 + 0.01 * i as f64))));
         let ctx = |trials| SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials, number: 99 };
-        let first = sampler.observations(&ctx(&trials), &["y"]);
+        let first = sampler.observations(&ctx(&trials), &y_space());
         let before = grouped_values(&first);
-        let second = sampler.observations(&ctx(&more), &["y"]);
+        let second = sampler.observations(&ctx(&more), &y_space());
         assert_eq!(grouped_values(&second).0, 30);
         assert_eq!(grouped_values(&first), before);
         assert_eq!(before.0, 12);

@@ -131,9 +131,9 @@ thread_local! {
 }
 
 impl NumericDim {
-    /// `order`, if given, lists the observations sorted by value (ties in any order); if it does
-    /// not sort the transformed values (a logarithm's rounding), they are sorted here.
-    fn new(dist: &Distribution, observations: &[f64], order: Option<&[u32]>, settings: ParzenSettings) -> Self {
+    /// `points` are the observations in the transformed domain; `order`, if given, lists them
+    /// sorted by value (ties in any order); if it does not sort them, they are sorted here.
+    fn new(dist: &Distribution, points: &[f64], order: Option<&[u32]>, settings: ParzenSettings) -> Self {
         let (low, high, log, step) = match *dist {
             Distribution::Float { low, high, log, step } => (low, high, log, step),
             Distribution::Int { low, high, log, step } => (low as f64, high as f64, log, Some(step as f64)),
@@ -143,8 +143,8 @@ impl NumericDim {
         let transform = |x: f64| if log { x.ln() } else { x };
         let (t_low, t_high) = (transform(low - half), transform(high + half));
         // Room for the prior kernel, appended below.
-        let mut mus = Vec::with_capacity(observations.len() + 1);
-        mus.extend(observations.iter().map(|&x| transform(x)));
+        let mut mus = Vec::with_capacity(points.len() + 1);
+        mus.extend_from_slice(points);
         let range = t_high - t_low;
         let given = order.and_then(|order| Some((order, bandwidths(&mus, order, t_low, t_high, settings)?)));
         let (order, mut sigmas) = match given {
@@ -265,22 +265,24 @@ impl ParzenEstimator {
     /// `obs_weights` (one per observation, before the prior's weight is appended).
     #[cfg(test)]
     pub fn new(space: &[&Distribution], observations: &[Vec<f64>], obs_weights: &[f64], settings: ParzenSettings) -> Self {
-        Self::with_orders(space, observations, &[], obs_weights, settings)
+        let points: Vec<Vec<f64>> = space.iter().zip(observations).map(|(dist, obs)| obs.iter().map(|&x| if dist.is_log() { x.ln() } else { x }).collect()).collect();
+        Self::with_orders(space, &points, &[], obs_weights, settings)
     }
 
-    /// `new`, given for some numeric dimensions `d` the positions of `observations[d]` sorted by
-    /// value (`orders[d]`, ties in any order; missing or empty: sorted here).
-    pub fn with_orders(space: &[&Distribution], observations: &[Vec<f64>], orders: &[Vec<u32>], obs_weights: &[f64], settings: ParzenSettings) -> Self {
+    /// `new`, given dimension `d`'s observations in the estimator's domain (`points[d]`: internal
+    /// values, logarithms for log-scaled parameters) and for some numeric dimensions their
+    /// positions sorted by value (`orders[d]`, ties in any order; missing or empty: sorted here).
+    pub fn with_orders(space: &[&Distribution], points: &[Vec<f64>], orders: &[Vec<u32>], obs_weights: &[f64], settings: ParzenSettings) -> Self {
         let mut weights: Vec<f64> = if obs_weights.is_empty() { vec![1.0] } else { obs_weights.iter().copied().chain([settings.prior_weight]).collect() };
         let total: f64 = weights.iter().sum();
         weights.iter_mut().for_each(|w| *w /= total);
         let dims: Vec<Dim> = space
             .iter()
-            .zip(observations)
+            .zip(points)
             .enumerate()
-            .map(|(d, (dist, obs))| match dist {
-                Distribution::Categorical { choices } => Dim::Categorical(CategoricalDim::new(choices.len(), obs, settings.prior_weight)),
-                numeric => Dim::Numeric(NumericDim::new(numeric, obs, orders.get(d).filter(|o| !o.is_empty()).map(Vec::as_slice), settings)),
+            .map(|(d, (dist, points))| match dist {
+                Distribution::Categorical { choices } => Dim::Categorical(CategoricalDim::new(choices.len(), points, settings.prior_weight)),
+                numeric => Dim::Numeric(NumericDim::new(numeric, points, orders.get(d).filter(|o| !o.is_empty()).map(Vec::as_slice), settings)),
             })
             .collect();
         let log_consts = kernel_log_consts(&weights, &dims);

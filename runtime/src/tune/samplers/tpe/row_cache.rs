@@ -1,5 +1,6 @@
 //! Scores and parameter values of finished trials, kept between asks. A finished trial never
-//! changes, so each is read once per set of parameter names instead of once per ask. An entry is
+//! changes, so each is read once per set of columns (a parameter name, and whether its values
+//! are kept as logarithms, the estimators' domain) instead of once per ask. An entry is
 //! used only while the study hands out the very same `Arc` for that trial number (the entry
 //! holds a clone, so the pointer cannot be reused by another trial); anything else is re-read.
 //! The rows are also kept sorted by score and, per parameter, by value, so that an ask needs
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex};
 const MAX_INSERTED: usize = 16;
 
 /// What TPE takes from one trial: its ranking score, if it is ranked, and the values of the
-/// asked names, if it has all of them.
+/// asked columns, if it has all of them.
 pub(super) type Read = (Option<Score>, Option<Box<[f64]>>);
 
 /// The rows of finished trials by trial number, in columns.
@@ -24,12 +25,12 @@ pub(super) struct Rows {
     width: usize,
     /// `None` where there is no row or the trial is not ranked.
     scores: Vec<Option<Score>>,
-    /// Whether the row has every name's value, and the values (`width` per row).
+    /// Whether the row has every column's value, and the values (`width` per row).
     has_values: Vec<bool>,
     values: Vec<f64>,
     /// The trial number of every row with a score, sorted by (score, number).
     by_score: Vec<u32>,
-    /// Per name, the trial number of every row with values, sorted by (value key, number).
+    /// Per column, the trial number of every row with values, sorted by (value key, number).
     by_value: Vec<Vec<u32>>,
 }
 
@@ -39,12 +40,12 @@ impl Rows {
         self.scores.get(number).copied().flatten()
     }
 
-    /// Whether trial `number`'s row has every name's value.
+    /// Whether trial `number`'s row has every column's value.
     pub fn has_values(&self, number: usize) -> bool {
         self.has_values.get(number).copied().unwrap_or(false)
     }
 
-    /// The value of name `d` in trial `number`'s row (one with values).
+    /// The value of column `d` in trial `number`'s row (one with values).
     pub fn value(&self, number: usize, d: usize) -> f64 {
         self.values[number * self.width + d]
     }
@@ -54,7 +55,7 @@ impl Rows {
         &self.by_score
     }
 
-    /// Trial numbers of the rows with values, by value of name `d` (ties by number).
+    /// Trial numbers of the rows with values, by value of column `d` (ties by number).
     pub fn by_value(&self, d: usize) -> &[u32] {
         &self.by_value[d]
     }
@@ -101,10 +102,11 @@ fn merge_sorted<K: Ord>(sorted: &mut Vec<u32>, new: &[u32], key: impl Fn(u32) ->
     }
 }
 
-/// The rows of one set of names.
+/// The rows of one set of columns.
 #[derive(Debug, Default)]
-struct NamesTable {
-    names: Vec<String>,
+struct ColumnsTable {
+    /// Parameter name, and whether its values are kept as logarithms.
+    columns: Vec<(String, bool)>,
     /// The trial each row was read from; `None` where there is no row.
     trials: Vec<Option<Arc<FrozenTrial>>>,
     rows: Arc<Rows>,
@@ -114,11 +116,11 @@ struct NamesTable {
     replaced: bool,
 }
 
-/// Tables of one study, one per set of names (a univariate sampler asks per parameter).
+/// Tables of one study, one per set of columns (a univariate sampler asks per parameter).
 #[derive(Debug, Default)]
 struct Tables {
     study: String,
-    by_names: Vec<NamesTable>,
+    by_columns: Vec<ColumnsTable>,
 }
 
 #[derive(Debug, Default)]
@@ -127,26 +129,28 @@ pub(super) struct RowCache {
 }
 
 impl RowCache {
-    /// Runs `f` with the row table of `names` in `study`; tables are dropped when the study changes.
-    pub fn with_table<R>(&self, study: &str, names: &[&str], f: impl FnOnce(&mut RowTable<'_>) -> R) -> R {
+    /// Runs `f` with the row table of `columns` in `study`; tables are dropped when the study
+    /// changes.
+    pub fn with_table<R>(&self, study: &str, columns: &[(&str, bool)], f: impl FnOnce(&mut RowTable<'_>) -> R) -> R {
         let mut tables = self.tables.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if tables.study != study {
-            *tables = Tables { study: study.to_owned(), by_names: Vec::new() };
+            *tables = Tables { study: study.to_owned(), by_columns: Vec::new() };
         }
-        let i = match tables.by_names.iter().position(|t| t.names.iter().map(String::as_str).eq(names.iter().copied())) {
+        let i = match tables.by_columns.iter().position(|t| t.columns.iter().map(|(name, log)| (name.as_str(), *log)).eq(columns.iter().copied())) {
             Some(i) => i,
             None => {
-                let rows = Arc::new(Rows { width: names.len(), by_value: vec![Vec::new(); names.len()], ..Rows::default() });
-                tables.by_names.push(NamesTable { names: names.iter().map(|n| (*n).to_owned()).collect(), rows, ..NamesTable::default() });
-                tables.by_names.len() - 1
+                let rows = Arc::new(Rows { width: columns.len(), by_value: vec![Vec::new(); columns.len()], ..Rows::default() });
+                let columns = columns.iter().map(|&(name, log)| (name.to_owned(), log)).collect();
+                tables.by_columns.push(ColumnsTable { columns, rows, ..ColumnsTable::default() });
+                tables.by_columns.len() - 1
             }
         };
-        f(&mut RowTable { table: &mut tables.by_names[i] })
+        f(&mut RowTable { table: &mut tables.by_columns[i] })
     }
 }
 
 pub(super) struct RowTable<'a> {
-    table: &'a mut NamesTable,
+    table: &'a mut ColumnsTable,
 }
 
 impl RowTable<'_> {
