@@ -342,14 +342,15 @@ fn exp_floor(d: f64) -> f64 {
     q
 }
 
-/// 1 / (1 − d/8)⁸ ≥ e^d for every d ≤ 0 (e^(−d/8) ≥ 1 − d/8), and equal at d = 0: an upper bound of
-/// a term's share of the sum in one division and a few multiplications.
+/// 1 / (1 − d/64)⁶⁴ ≥ e^d for every d ≤ 0 (e^(−d/n) ≥ 1 − d/n), equal at d = 0 and within 13 % of
+/// it for d ≥ −4: an upper bound of a term's share of the sum in one division and six squarings.
 #[inline(always)]
 fn exp_ceiling(d: f64) -> f64 {
-    let q = 1.0 - 0.125 * d;
-    let q2 = q * q;
-    let q4 = q2 * q2;
-    1.0 / (q4 * q4)
+    let mut q = 1.0 - d / 64.0;
+    for _ in 0..6 {
+        q *= q;
+    }
+    1.0 / q
 }
 
 /// `mass` × e^d for d ≤ 0; 0 where e^d underflows (d < −700, or −∞): what is dropped is below
