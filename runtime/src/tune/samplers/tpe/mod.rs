@@ -404,7 +404,7 @@ mod tests {
         assert_eq!(check(&trials), 38);
     }
 
-    /// The finished-trial count and the values of both groups, in trial order.
+    /// The finished-trial count and the values of both groups, sorted.
     fn grouped_values(obs: &Observations) -> (usize, Vec<f64>) {
         let (below, above) = obs.split(default_gamma(obs.n_finished));
         let mut values: Vec<f64> = below.iter().chain(&above).map(|&entry| obs.value(entry, 0)).collect();

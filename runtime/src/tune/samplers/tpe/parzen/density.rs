@@ -4,8 +4,8 @@
 //! each term is built in registers, eight samples at a time. Every term still gets the same
 //! floating-point operations in the same order (kernel constant, then each dimension's addend in
 //! dimension order), and each sample's sum runs in kernel order, so the results are those of a
-//! sample-at-a-time evaluation bit for bit. Alongside, each sample's
-//! log density is bounded from below or from above (`Bound`) without an exponential per term.
+//! sample-at-a-time evaluation bit for bit. Alongside, each sample's log density is bounded from
+//! below or from above (`Bound`) without an exponential per term.
 
 use super::exp::exp_nonpositive;
 use super::{Dim, NumericDim, ParzenEstimator};
