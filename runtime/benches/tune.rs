@@ -337,6 +337,24 @@ fn spawn_peer(cfg: &Config, parts: &str) -> Result<std::process::Child, String> 
     cmd.spawn().map_err(|e| format!("cannot start optuna_peer.py: {e}"))
 }
 
+/// Timed part `part` on our side, then on Optuna's: one after the other, so that they do not
+/// share the CPU. `None` if the part was not asked for.
+fn run_timed_part(cfg: &Config, part: &str, run: fn(&Config) -> Value) -> Option<(Value, Value)> {
+    if !cfg.parts.iter().any(|p| p == part) {
+        return None;
+    }
+    let rust = run(cfg);
+    let optuna = if cfg.optuna {
+        spawn_peer(cfg, part).map(wait_peer).unwrap_or_else(|e| {
+            eprintln!("[bench] no Optuna side: {e}");
+            Value::Null
+        })
+    } else {
+        Value::Null
+    };
+    Some((rust, optuna))
+}
+
 fn wait_peer(child: std::process::Child) -> Value {
     match child.wait_with_output() {
         Ok(out) if out.status.success() => serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -518,7 +536,7 @@ fn main() {
     println!("# kfp-rs tuner vs Optuna 5.0.0{}", if quick { " (--quick: 3 seeds, 30 trials, 300-epoch budget)" } else { "" });
 
     // Quality parts of the peer run in the background while Rust computes its own; the timed
-    // overhead parts run one after the other so that they do not share the CPU.
+    // timed parts (overhead, jobs) run one after the other so that they do not share the CPU.
     let quality_parts: Vec<&str> = ["suite", "prune"].into_iter().filter(|p| has(p)).map(|p| if p == "prune" { "prune,prune_budget" } else { p }).collect();
     // Seeded Optuna runs are deterministic, so their quality side can come from a saved run.
     let saved_quality: Option<Value> = flag("--optuna-quality-from").map(|path| {
@@ -546,35 +564,19 @@ fn main() {
     let prune = has("prune").then(|| (run_prune(&cfg, Some(cfg.n_trials)), run_prune(&cfg, None)));
     eprintln!("[bench] Rust quality parts took {:.1}s", t0.elapsed().as_secs_f64());
     let optuna_quality = saved_quality.unwrap_or_else(|| peer.map(wait_peer).unwrap_or(Value::Null));
-    let overhead = has("overhead").then(|| run_overhead(&cfg));
-    let optuna_overhead = if cfg.optuna && has("overhead") {
-        spawn_peer(&cfg, "overhead").map(wait_peer).unwrap_or_else(|e| {
-            eprintln!("[bench] no Optuna side: {e}");
-            Value::Null
-        })
-    } else {
-        Value::Null
-    };
-    let jobs = has("jobs").then(|| run_jobs(&cfg));
-    let optuna_jobs = if cfg.optuna && has("jobs") {
-        spawn_peer(&cfg, "jobs").map(wait_peer).unwrap_or_else(|e| {
-            eprintln!("[bench] no Optuna side: {e}");
-            Value::Null
-        })
-    } else {
-        Value::Null
-    };
+    let overhead = run_timed_part(&cfg, "overhead", run_overhead);
+    let jobs = run_timed_part(&cfg, "jobs", run_jobs);
     if let Some(suite) = &suite {
         print_suite(suite, &optuna_quality["suite"], &cfg);
         if let Some(path) = flag("--traces") {
             std::fs::write(&path, suite.to_string()).unwrap_or_else(|e| panic!("--traces {path}: {e}"));
         }
     }
-    if let Some(overhead) = &overhead {
-        print_overhead(overhead, &optuna_overhead["overhead"], &cfg);
+    if let Some((rust, optuna)) = &overhead {
+        print_overhead(rust, &optuna["overhead"], &cfg);
     }
-    if let Some(jobs) = &jobs {
-        print_jobs(jobs, &optuna_jobs["jobs"], &cfg);
+    if let Some((rust, optuna)) = &jobs {
+        print_jobs(rust, &optuna["jobs"], &cfg);
     }
     if let Some((fixed, budget)) = &prune {
         print_prune(&format!("Pruning, {} trials (27-epoch curves; f* = {CURVE_OPTIMUM:.6})", cfg.n_trials), fixed, &optuna_quality["prune"], &cfg);
