@@ -536,7 +536,7 @@ fn main() {
     println!("# kfp-rs tuner vs Optuna 5.0.0{}", if quick { " (--quick: 3 seeds, 30 trials, 300-epoch budget)" } else { "" });
 
     // Quality parts of the peer run in the background while Rust computes its own; the timed
-    // timed parts (overhead, jobs) run one after the other so that they do not share the CPU.
+    // parts (overhead, jobs) run one after the other so that they do not share the CPU.
     let quality_parts: Vec<&str> = ["suite", "prune"].into_iter().filter(|p| has(p)).map(|p| if p == "prune" { "prune,prune_budget" } else { p }).collect();
     // Seeded Optuna runs are deterministic, so their quality side can come from a saved run.
     let saved_quality: Option<Value> = flag("--optuna-quality-from").map(|path| {
