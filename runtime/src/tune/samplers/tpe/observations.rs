@@ -36,6 +36,8 @@ pub(super) struct Places {
 }
 
 impl Observations {
+    /// The study's trials 0..n: those with a row in `rows` but the `skipped` numbers (ascending),
+    /// and the `running` ones ranked under constant liar that have every value (by number).
     pub fn new(rows: Arc<Rows>, n: usize, skipped: Vec<u32>, running: Vec<(u32, Box<[f64]>)>) -> Self {
         let listed = |list: &[u32]| list.iter().filter(|&&number| (number as usize) < n).count();
         let skipped_ranked = skipped.iter().filter(|&&number| rows.score(number as usize).is_some()).count();
