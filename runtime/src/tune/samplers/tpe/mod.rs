@@ -152,15 +152,15 @@ impl TpeSampler {
                 if table.is_cached(number, trial) {
                     continue;
                 }
-                if trial.number != ctx.number && trial.state.is_finished() {
+                if trial.number == ctx.number {
+                    skipped.push(number as u32);
+                } else if trial.state.is_finished() {
                     table.cache_finished(trial, || read(trial));
-                    continue;
-                }
-                skipped.push(number as u32);
-                if trial.number != ctx.number
-                    && let (Some(_), Some(values)) = read(trial)
-                {
-                    running.push((number as u32, values));
+                } else {
+                    skipped.push(number as u32);
+                    if let (Some(_), Some(values)) = read(trial) {
+                        running.push((number as u32, values));
+                    }
                 }
             }
             table.rows()

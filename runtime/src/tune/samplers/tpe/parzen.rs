@@ -5,8 +5,8 @@
 use crate::tune::distributions::Distribution;
 use crate::tune::memo::PairMemo;
 use crate::tune::normal;
-use std::cell::RefCell;
 use crate::tune::rng::Rng;
+use std::cell::RefCell;
 
 mod bandwidths;
 mod density;

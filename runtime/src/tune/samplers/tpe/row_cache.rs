@@ -66,7 +66,7 @@ impl Rows {
     }
 
     fn value_key(&self, number: u32, d: usize) -> (u64, u32) {
-        (value_key(self.values[number as usize * self.width + d]), number)
+        (value_key(self.value(number as usize, d)), number)
     }
 
     /// Brings the sorted lists up to date with the rows `added` since (all of them if `all`).

@@ -87,6 +87,8 @@ pub(super) fn bandwidths(mus: &[f64], order: &[u32], t_low: f64, t_high: f64, se
                 let by_key = |i: &&u32| keys[**i as usize];
                 (*run.iter().min_by_key(by_key).expect("a run is not empty"), *run.iter().max_by_key(by_key).expect("a run is not empty"))
             });
+            // Gaps to an equal neighbour are computed, not written as 0: an infinite value's is
+            // NaN, as in the definition.
             for &i in run {
                 sigmas[i as usize] = (here - here).max(here - here);
             }
