@@ -13,3 +13,9 @@ cargo test --workspace --no-fail-fast
 cargo test -p kfp-k8s --features launcher --no-fail-fast
 # The benches build (they hold the measurements behind the tuner's defaults and speed claims).
 cargo bench -p kfp-runtime --no-run
+# Lints: the workspace (with the launcher) stays free of clippy warnings, where clippy is installed.
+if cargo clippy --version >/dev/null 2>&1; then
+    cargo clippy --workspace --all-targets --features kfp-k8s/launcher -- -D warnings
+else
+    echo "clippy is not installed (rustup component add clippy): lints skipped" >&2
+fi

@@ -25,7 +25,7 @@ pub fn load_dataset(#[default(BUILTIN_WINE)] source_uri: String, dataset: Output
 /// (quality >= 6) or not.
 pub fn builtin_wine() -> Table {
     let data = linfa_datasets::winequality();
-    let mut columns: Vec<String> = data.feature_names().into_iter().map(|n| n.replace(' ', "_")).collect();
+    let mut columns: Vec<String> = data.feature_names().iter().map(|n| n.replace(' ', "_")).collect();
     columns.push("good".into());
     Table {
         columns,

@@ -83,7 +83,7 @@ pub fn tune_model(
     // Trials run one after another in this process: tensors are not shared across threads.
     for _ in 0..usize::try_from(n_trials)? {
         let mut trial = study.ask()?;
-        let outcome = match run_trial(&mut trial, &data, max_epochs, seed as u64, |hidden, dropout| shape_of(hidden, dropout)) {
+        let outcome = match run_trial(&mut trial, &data, max_epochs, seed as u64, shape_of) {
             Ok(Some(value)) => TrialOutcome::Complete(value),
             Ok(None) => TrialOutcome::Pruned,
             Err(error) => TrialOutcome::Fail(format!("{error:#}")),

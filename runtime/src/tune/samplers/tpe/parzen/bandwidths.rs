@@ -38,6 +38,13 @@ fn with_tie_keys<R>(n: usize, f: impl FnOnce(&[u64]) -> R) -> R {
     })
 }
 
+/// The gap between equal neighbours, computed rather than written as 0: an infinite value's is
+/// NaN, as the definition's subtraction gives.
+#[allow(clippy::eq_op)]
+fn tie_gap(value: f64) -> f64 {
+    value - value
+}
+
 /// A key whose unsigned order is `f64::total_cmp`'s order (equal keys: equal bits).
 pub(in crate::tune::samplers::tpe) fn value_key(x: f64) -> u64 {
     let bits = x.to_bits() as i64;
@@ -87,13 +94,11 @@ pub(super) fn bandwidths(mus: &[f64], order: &[u32], t_low: f64, t_high: f64, se
                 let by_key = |i: &&u32| keys[**i as usize];
                 (*run.iter().min_by_key(by_key).expect("a run is not empty"), *run.iter().max_by_key(by_key).expect("a run is not empty"))
             });
-            // Gaps to an equal neighbour are computed, not written as 0: an infinite value's is
-            // NaN, as in the definition.
             for &i in run {
-                sigmas[i as usize] = (here - here).max(here - here);
+                sigmas[i as usize] = tie_gap(here);
             }
-            sigmas[lowest as usize] = (here - left).max(here - here);
-            sigmas[highest as usize] = (here - here).max(right - here);
+            sigmas[lowest as usize] = (here - left).max(tie_gap(here));
+            sigmas[highest as usize] = tie_gap(here).max(right - here);
             (first, last) = (if start == 0 { lowest } else { first }, highest);
         }
         (left, start) = (here, end);

@@ -237,10 +237,10 @@ impl ParzenEstimator {
                             })
                         })
                         .collect();
+                    // Shape-major: each distinct kernel's masses at every sample, in sample order.
+                    let columns = &columns;
                     let mut by_shape = Vec::with_capacity(grid.mus.len() * values.len());
-                    for shape in 0..grid.mus.len() {
-                        by_shape.extend(column_of_sample.iter().map(|&c| columns[c][shape]));
-                    }
+                    by_shape.extend((0..grid.mus.len()).flat_map(|shape| column_of_sample.iter().map(move |&c| columns[c][shape])));
                     Addend::Lookup { shape_of_kernel: &grid.of_kernel, by_shape }
                 }
             },
