@@ -289,6 +289,25 @@ fn tpe_start_up_trials_cover_every_stratum_of_every_range() {
 }
 
 #[test]
+fn tpe_recombines_candidates_from_six_parameters_on() {
+    // Below six parameters the default proposal is Optuna's, trial for trial; from six on it
+    // draws other candidates (so other trials after the start-up), and the same ones each run.
+    let sphere = |d: usize| move |t: &mut Trial<'_>| -> anyhow::Result<f64> { (0..d).map(|i| Ok(t.suggest_float(&format!("x{i}"), -5.0, 5.0)?.powi(2))).sum() };
+    let trials = |d: usize, proposal: TpeProposal| {
+        let mut sampler = TpeSampler::new(Some(11));
+        sampler.proposal = proposal;
+        let study = Study::builder().sampler(sampler).build().unwrap();
+        study.optimize_with(sphere(d), OptimizeOptions::trials(25).progress(false)).unwrap();
+        params(&study.trials().unwrap())
+    };
+    assert_eq!(trials(5, TpeProposal::ByDimension), trials(5, TpeProposal::Optuna));
+    let (ours, optunas) = (trials(6, TpeProposal::ByDimension), trials(6, TpeProposal::Optuna));
+    assert_eq!(ours[..10], optunas[..10]);
+    assert!((10..25).all(|i| ours[i] != optunas[i]));
+    assert_eq!(ours, trials(6, TpeProposal::ByDimension));
+}
+
+#[test]
 fn bad_settings_are_rejected() {
     assert!(Study::builder().name("s").build().is_ok());
     let storage: Arc<dyn Storage> = Arc::new(InMemoryStorage::new());

@@ -1,15 +1,18 @@
 //! The Tree-structured Parzen Estimator, following Optuna 5's TPESampler: random start-up
 //! trials, a split of finished trials into a good group (the γ(n) best, see `TpeGamma`) and a bad
 //! group, one Parzen estimator each (prior kernel, magic-clip bandwidths, Optuna's weights), and
-//! of 24 draws from the good estimator the one maximising ln l(x) − ln g(x). Multivariate mode
-//! draws all parameters of the intersection search space jointly (product kernels); constant
-//! liar puts running trials in the bad group so parallel workers spread out.
+//! of 24 draws from the good estimator (more from six parameters on, see `TpeProposal`) the one
+//! maximising ln l(x) − ln g(x). Multivariate mode draws all parameters of the intersection
+//! search space jointly (product kernels); constant liar puts running trials in the bad group
+//! so parallel workers spread out.
 
 mod observations;
 mod parzen;
+mod proposal;
 mod row_cache;
 
 pub use parzen::{ParzenEstimator, ParzenSettings};
+pub use proposal::TpeProposal;
 
 use super::random::{entropy_seed, sample_uniform};
 use super::LatinHypercube;
@@ -26,8 +29,8 @@ use row_cache::RowCache;
 /// Stream id of the joint draw (parameter streams use the name's hash).
 const RELATIVE_STREAM: u64 = 0x7265_6c61_7469_7665;
 
-/// TPE settings; `TpeSampler::new(seed)` gives Optuna 5's defaults but for the two fields that say
-/// they differ.
+/// TPE settings; `TpeSampler::new(seed)` gives Optuna 5's defaults but for the three fields that
+/// say they differ.
 #[derive(Debug)]
 pub struct TpeSampler {
     space_cache: IntersectionCache,
@@ -40,9 +43,13 @@ pub struct TpeSampler {
     /// with `TpeGamma::ByDimension`, at par over 400 seeds); `false` draws them uniformly, as
     /// Optuna does.
     pub latin_hypercube_startup: bool,
-    /// Size of the good group: `TpeGamma::ByDimension` by default in multivariate mode (the other
+    /// Size of the good group: `TpeGamma::ByDimension` by default in multivariate mode (a second
     /// default that differs from Optuna), `TpeGamma::Optuna` in univariate mode.
     pub gamma: TpeGamma,
+    /// How candidates are drawn from l: `TpeProposal::ByDimension` by default (the third default
+    /// that differs from Optuna, from six jointly drawn parameters on; univariate mode draws one
+    /// at a time, so Optuna's way).
+    pub proposal: TpeProposal,
     pub n_ei_candidates: usize,
     pub multivariate: bool,
     pub constant_liar: bool,
@@ -63,9 +70,10 @@ pub enum TpeGamma {
     /// drawn jointly: 0.2 for one or two, 0.15 for four, Optuna's 0.1 from nine on. In few
     /// dimensions Optuna's 10 % leaves l one or two points wide for the first trials after the
     /// start-up, too greedy; in many, the product kernels of a larger good group spread l back
-    /// towards the prior. Measured by `cargo bench --bench tpe_gamma` (13 standard test functions
-    /// in 2 to 8 dimensions, 200 seeds): lower median regret after 25, 50 and 100 trials in 38 of
-    /// 39 cells (P = 0.50 in the last); on the tuning benchmark, 5x lower on Branin after 100 trials,
+    /// towards the prior. Measured by `cargo bench --bench tpe_defaults -- --rule gamma` (test
+    /// functions in 2 to 20 dimensions, 200 seeds): lower median regret after 25, 50 and 100
+    /// trials in all 39 cells where the rule differs (below nine parameters; P(lower) 0.51–0.81);
+    /// on the tuning benchmark, 5x lower on Branin after 100 trials,
     /// unchanged on log_sphere10 (d = 10), on mlp_mixed 20 % lower after 100 and 5–8 % higher
     /// after 25 and 50.
     ByDimension,
@@ -110,7 +118,8 @@ struct Score(f64, f64);
 
 impl TpeSampler {
     /// Optuna 5 defaults (10 start-up trials, 24 candidates, multivariate, constant liar), with
-    /// Latin hypercube start-up trials and a good group sized by the dimension.
+    /// Latin hypercube start-up trials, a good group sized by the dimension and, from six
+    /// parameters on, candidates that recombine the good trials.
     pub fn new(seed: Option<u64>) -> Self {
         TpeSampler {
             space_cache: IntersectionCache::default(),
@@ -119,6 +128,7 @@ impl TpeSampler {
             n_startup_trials: 10,
             latin_hypercube_startup: true,
             gamma: TpeGamma::ByDimension,
+            proposal: TpeProposal::ByDimension,
             n_ei_candidates: 24,
             multivariate: true,
             constant_liar: true,
@@ -201,7 +211,8 @@ impl TpeSampler {
             ParzenEstimator::with_orders(&dists, &columns, orders, &default_weights(group.len()), self.settings)
         };
         let (l, g) = (build(&below, &below_orders), build(&above, &above_orders));
-        let drawn = l.sample(rng, self.n_ei_candidates);
+        let (recombine, n_candidates) = self.proposal.plan(space.len(), self.n_ei_candidates);
+        let drawn = l.sample(rng, n_candidates, recombine);
         let candidates: Vec<&[f64]> = drawn.chunks_exact(space.len()).collect();
         // g's terms first: they take the large buffer that the last ask's g left (see `MixtureTerms`).
         let g_terms = g.log_terms(&candidates, Bound::Below);
@@ -343,7 +354,7 @@ mod tests {
                 let best = (0..24).max_by(|&a, &b| (log_l[a] - log_g[a]).total_cmp(&(log_l[b] - log_g[b])).then(b.cmp(&a)));
                 (best, log_l, log_g)
             };
-            let mut candidates: Vec<Vec<f64>> = l.sample(&mut rng, 24).chunks_exact(4).map(<[f64]>::to_vec).collect();
+            let mut candidates: Vec<Vec<f64>> = l.sample(&mut rng, 24, false).chunks_exact(4).map(<[f64]>::to_vec).collect();
             // A copy of the winner elsewhere makes a tie that the first of the two must win.
             match exhaustive_argmax(&candidates).0.unwrap() {
                 23 => candidates[0] = candidates[23].clone(),

@@ -290,14 +290,18 @@ impl ParzenEstimator {
     }
 
     /// `n` joint samples of internal values, one after another (a row of one value per dimension
-    /// each).
-    pub fn sample(&self, rng: &mut Rng, n: usize) -> Vec<f64> {
+    /// each). Each sample comes from one kernel, or with `recombine` each of its values from a
+    /// kernel of its own (see `TpeProposal`).
+    pub fn sample(&self, rng: &mut Rng, n: usize, recombine: bool) -> Vec<f64> {
         let mut rows = Vec::with_capacity(n * self.dims.len());
         for _ in 0..n {
-            let k = rng.weighted_index(&self.weights);
-            rows.extend(self.dims.iter().map(|dim| match dim {
-                Dim::Numeric(d) => d.sample(k, rng),
-                Dim::Categorical(c) => rng.weighted_index(&c.probs[c.row(k)]) as f64,
+            let joint = (!recombine).then(|| rng.weighted_index(&self.weights));
+            rows.extend(self.dims.iter().map(|dim| {
+                let k = joint.unwrap_or_else(|| rng.weighted_index(&self.weights));
+                match dim {
+                    Dim::Numeric(d) => d.sample(k, rng),
+                    Dim::Categorical(c) => rng.weighted_index(&c.probs[c.row(k)]) as f64,
+                }
             }));
         }
         rows
@@ -344,7 +348,7 @@ mod tests {
         let refs: Vec<&Distribution> = dists.iter().collect();
         let obs = vec![(0..150).map(|i| 1e-5 * 1.04f64.powi(i)).collect(), (0..150).map(|i| 64.0 * (1 + i % 8) as f64).collect(), (0..150).map(|i| (i % 2) as f64).collect()];
         let pe = ParzenEstimator::new(&refs, &obs, &vec![1.0; 150], SETTINGS);
-        let mut samples: Vec<Vec<f64>> = pe.sample(&mut Rng::seed_from(4), 30).chunks_exact(3).map(<[f64]>::to_vec).collect();
+        let mut samples: Vec<Vec<f64>> = pe.sample(&mut Rng::seed_from(4), 30, false).chunks_exact(3).map(<[f64]>::to_vec).collect();
         samples[7] = samples[2].clone();
         samples[29] = samples[2].clone();
         let batch = pe.log_pdf(&samples);
@@ -408,6 +412,24 @@ mod tests {
     }
 
     #[test]
+    fn recombined_samples_mix_the_kernels_coordinates() {
+        // Two tight clusters of good points in 6 dimensions, all coordinates low or all high:
+        // a joint sample stays in one cluster (but for the prior and the clusters' edge kernels),
+        // a recombined one takes each coordinate from a kernel of its own.
+        let dist = Distribution::float("x", 0.0, 1.0, false, None).unwrap();
+        let refs = [&dist; 6];
+        let column: Vec<f64> = (0..40).map(|i| if i % 2 == 0 { 0.1 } else { 0.9 }).collect();
+        let pe = ParzenEstimator::new(&refs, &vec![column; 6], &[1.0; 40], SETTINGS);
+        let mixed_share = |recombine: bool| {
+            let samples = pe.sample(&mut Rng::seed_from(8), 500, recombine);
+            let mixed = samples.chunks_exact(6).filter(|x| x.iter().any(|v| *v < 0.5) && x.iter().any(|v| *v >= 0.5)).count();
+            mixed as f64 / 500.0
+        };
+        let (joint, recombined) = (mixed_share(false), mixed_share(true));
+        assert!(joint < 0.2 && recombined > 0.8, "joint {joint}, recombined {recombined}");
+    }
+
+    #[test]
     fn samples_respect_bounds_and_grids() {
         let dists = [
             Distribution::float("a", 1e-5, 1e-2, true, None).unwrap(),
@@ -418,7 +440,7 @@ mod tests {
         let obs = vec![vec![1e-3, 1e-2], vec![64.0, 512.0], vec![0.0, 0.5]];
         let pe = ParzenEstimator::new(&refs, &obs, &[1.0, 1.0], SETTINGS);
         let mut rng = Rng::seed_from(5);
-        for x in pe.sample(&mut rng, 2000).chunks_exact(3) {
+        for x in pe.sample(&mut rng, 1000, false).iter().chain(&pe.sample(&mut rng, 1000, true)).copied().collect::<Vec<f64>>().chunks_exact(3) {
             for (d, v) in dists.iter().zip(x) {
                 assert!(d.contains(*v), "{v} not in {d}");
             }

@@ -443,7 +443,7 @@ mod tests {
         let obs: Vec<Vec<f64>> = dists.iter().map(|d| (0..300).map(|_| crate::tune::samplers::random::sample_uniform(&mut rng, d)).collect()).collect();
         let settings = ParzenSettings { prior_weight: 1.0, consider_magic_clip: true, consider_endpoints: false };
         let pe = ParzenEstimator::new(&refs, &obs, &super::super::super::default_weights(300), settings);
-        let flat = pe.sample(&mut rng, 24);
+        let flat = pe.sample(&mut rng, 24, false);
         let samples: Vec<&[f64]> = flat.chunks_exact(3).collect();
         for bound in [super::Bound::Below, super::Bound::Above] {
             let portable = pe.log_terms_on_any_cpu(&samples, bound);
