@@ -119,7 +119,7 @@ const FUNCTIONS: [(&str, Objective); 21] = [
 const BUDGETS: [usize; 3] = [25, 50, 100];
 
 /// A default of ours that differs from Optuna's.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Rule {
     Gamma,
     Proposal,

@@ -440,9 +440,11 @@ mod tests {
         let obs = vec![vec![1e-3, 1e-2], vec![64.0, 512.0], vec![0.0, 0.5]];
         let pe = ParzenEstimator::new(&refs, &obs, &[1.0, 1.0], SETTINGS);
         let mut rng = Rng::seed_from(5);
-        for x in pe.sample(&mut rng, 1000, false).iter().chain(&pe.sample(&mut rng, 1000, true)).copied().collect::<Vec<f64>>().chunks_exact(3) {
-            for (d, v) in dists.iter().zip(x) {
-                assert!(d.contains(*v), "{v} not in {d}");
+        for recombine in [false, true] {
+            for x in pe.sample(&mut rng, 1000, recombine).chunks_exact(3) {
+                for (d, v) in dists.iter().zip(x) {
+                    assert!(d.contains(*v), "{v} not in {d}");
+                }
             }
         }
     }

@@ -29,7 +29,7 @@ pub enum TpeProposal {
 impl TpeProposal {
     /// Whether the candidates recombine kernels, and how many to draw, for `n_dims` jointly
     /// drawn parameters.
-    pub fn plan(self, n_dims: usize, n_ei_candidates: usize) -> (bool, usize) {
+    pub(super) fn plan(self, n_dims: usize, n_ei_candidates: usize) -> (bool, usize) {
         match self {
             TpeProposal::ByDimension if n_dims >= RECOMBINE_FROM => (true, n_ei_candidates.max(CANDIDATES_PER_PARAMETER * n_dims)),
             _ => (false, n_ei_candidates),
