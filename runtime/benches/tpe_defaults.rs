@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{chance_lower, parallel, quantiles};
+use common::{chance_lower, median_difference_interval, parallel, quantiles};
 use kfp_runtime::tune::{Direction, OptimizeOptions, Study, TpeGamma, TpeProposal, TpeSampler, Trial, TuneError};
 use std::f64::consts::{E, PI};
 
@@ -158,8 +158,8 @@ fn best_trace(name: &str, objective: Objective, sampler: TpeSampler, seed: u64) 
 
 fn compare(rule: Rule, seeds: &[u64]) {
     println!("# TPE {} ({} seeds from {}, multivariate TPE)\n", rule.title(), seeds.len(), seeds[0]);
-    println!("| function | trials | Optuna's | ours | P(ours lower) |");
-    println!("|---|---|---|---|---|");
+    println!("| function | trials | Optuna's | ours | P(ours lower) | ours − Optuna's [95 % interval] |");
+    println!("|---|---|---|---|---|---|");
     let (mut lower, mut higher, mut cells) = (0, 0, 0);
     for (name, objective) in FUNCTIONS {
         let run = |ours: bool| parallel(seeds, |&seed| best_trace(name, objective, rule.sampler(seed, ours), seed));
@@ -171,7 +171,8 @@ fn compare(rule: Rule, seeds: &[u64]) {
             lower += usize::from(ma < mb);
             higher += usize::from(ma > mb);
             cells += 1;
-            println!("| {name} | {budget} | {mb:.4e} | {ma:.4e} | {:.2} |", chance_lower(&a, &b));
+            let [low, high] = median_difference_interval(&a, &b);
+            println!("| {name} | {budget} | {mb:.4e} | {ma:.4e} | {:.2} | {:.2e} [{low:.2e}, {high:.2e}] |", chance_lower(&a, &b), ma - mb);
         }
     }
     println!("\nOur median lower in {lower} of {cells} cells, higher in {higher} (the rest: the same trials or equal medians).\n");

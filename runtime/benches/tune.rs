@@ -18,7 +18,7 @@ mod problems;
 use kfp_runtime::tune::{
     Direction, HyperbandPruner, MedianPruner, NopPruner, OptimizeOptions, RandomSampler, Study, StudyBuilder, TpeSampler, TrialPruned, TrialState, TuneError,
 };
-use common::{chance_lower, parallel, quantiles};
+use common::{chance_lower, median_difference_interval, parallel, quantiles};
 use problems::{CURVE_OPTIMUM, N_EPOCHS, Problem, curve, suggest_mlp};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -104,13 +104,27 @@ fn q_json(values: &[f64]) -> Value {
     json!({"median": m, "q25": a, "q75": b, "values": values})
 }
 
-/// `common::chance_lower` of two cells' seed values, for printing ("-" without values).
-fn chance_lower_cell(rust: &Value, optuna: &Value) -> String {
+/// The seed values of both sides' cells, when both have some.
+fn seed_values(rust: &Value, optuna: &Value) -> Option<(Vec<f64>, Vec<f64>)> {
     let values = |v: &Value| v["values"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect::<Vec<f64>>());
     match (values(rust), values(optuna)) {
-        (Some(r), Some(o)) if !r.is_empty() && !o.is_empty() => format!("{:.2}", chance_lower(&r, &o)),
-        _ => "-".into(),
+        (Some(r), Some(o)) if !r.is_empty() && !o.is_empty() => Some((r, o)),
+        _ => None,
     }
+}
+
+/// `common::chance_lower` of two cells' seed values, for printing ("-" without values).
+fn chance_lower_cell(rust: &Value, optuna: &Value) -> String {
+    seed_values(rust, optuna).map_or("-".into(), |(r, o)| format!("{:.2}", chance_lower(&r, &o)))
+}
+
+/// Rust's median less Optuna's with `common::median_difference_interval`, for printing.
+fn median_difference_cell(rust: &Value, optuna: &Value, sci: bool) -> String {
+    let f = |v: f64| if sci { format!("{v:.2e}") } else { format!("{v:.4}") };
+    seed_values(rust, optuna).map_or("-".into(), |(r, o)| {
+        let [low, high] = median_difference_interval(&r, &o);
+        format!("{} [{}, {}]", f(quantiles(&r)[0] - quantiles(&o)[0]), f(low), f(high))
+    })
 }
 
 fn run_suite(cfg: &Config) -> Value {
@@ -392,20 +406,21 @@ fn ratio(optuna: &Value, rust: &Value) -> String {
 
 fn print_suite(rust: &Value, optuna: &Value, cfg: &Config) {
     println!("\n### Regret to the known optimum: median [q25, q75] over {} seeds (lower is better)\n", cfg.seeds.len());
-    println!("| problem | sampler | trials | Rust regret | Optuna 5.0.0 regret | Optuna/Rust (median) | P(Rust < Optuna) |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| problem | sampler | trials | Rust regret | Optuna 5.0.0 regret | Optuna/Rust (median) | P(Rust < Optuna) | Rust − Optuna median [95 % interval] |");
+    println!("|---|---|---|---|---|---|---|---|");
     for &problem in &cfg.problems {
         for s in cfg.pick(&SUITE_SAMPLERS) {
             for c in [25usize, 50, 100].into_iter().filter(|c| *c <= cfg.n_trials) {
                 let key = format!("regret@{c}");
                 let (r, o) = (&rust[problem.name()][s][&key], &optuna[problem.name()][s][&key]);
                 println!(
-                    "| {} | {s} | {c} | {} | {} | {} | {} |",
+                    "| {} | {s} | {c} | {} | {} | {} | {} | {} |",
                     problem.name(),
                     cell(r, true),
                     cell(o, true),
                     ratio(&o["median"], &r["median"]),
-                    chance_lower_cell(r, o)
+                    chance_lower_cell(r, o),
+                    median_difference_cell(r, o, true)
                 );
             }
         }
@@ -457,13 +472,14 @@ fn print_jobs(rust: &Value, optuna: &Value, cfg: &Config) {
 
 fn print_prune(title: &str, rust: &Value, optuna: &Value, cfg: &Config) {
     println!("\n### {title}\n");
-    println!("| sampler | pruner | side | trials run | epochs | completed | best final value | P(Rust < Optuna) | regret | best ≤300 ep | best ≤1000 ep |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| sampler | pruner | side | trials run | epochs | completed | best final value | P(Rust < Optuna) | Rust − Optuna median [95 % interval] | regret | best ≤300 ep | best ≤1000 ep |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for s in cfg.pick(&PRUNE_SAMPLERS) {
         for &p in &cfg.pruners {
             // Against Optuna's same pruner (it has only the unprotected rule).
             let optuna_rule = p.trim_end_matches("_unprotected");
-            let chance = chance_lower_cell(&rust[s][p]["best_final"], &optuna[s][optuna_rule]["best_final"]);
+            let (ours, optunas) = (&rust[s][p]["best_final"], &optuna[s][optuna_rule]["best_final"]);
+            let (chance, difference) = (chance_lower_cell(ours, optunas), median_difference_cell(ours, optunas, false));
             let optuna_row = if p == optuna_rule { &optuna[s][p] } else { &Value::Null };
             for (side, v) in [("Rust", &rust[s][p]), ("Optuna", optuna_row)] {
                 if v.is_null() {
@@ -471,12 +487,13 @@ fn print_prune(title: &str, rust: &Value, optuna: &Value, cfg: &Config) {
                 }
                 let med = |k: &str| v[k]["median"].as_f64().map_or("-".into(), |x| format!("{x:.0}"));
                 println!(
-                    "| {s} | {p} | {side} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {s} | {p} | {side} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     med("n_trials"),
                     med("total_epochs"),
                     med("n_complete"),
                     cell(&v["best_final"], false),
                     if side == "Rust" { chance.as_str() } else { "" },
+                    if side == "Rust" { difference.as_str() } else { "" },
                     cell(&v["regret_final"], true),
                     cell(&v["best_within_300_epochs"], false),
                     cell(&v["best_within_1000_epochs"], false)

@@ -55,7 +55,8 @@ fn successive_halving_promotes_the_top_third() {
     let refs: Vec<&FrozenTrial> = peers.iter().chain([&me]).collect();
     assert!(!sh.judge(Direction::Maximize, &refs, &me, &TrialList::default(), 0).prune);
     // Hindsight: the study's best finished trial (final 0.5) stood at 5.5 at step 1, where it
-    // would not have been kept; so a rung at step 1 prunes nobody while it is protected.
+    // would not have been kept; so while it is protected the rung keeps 2.5, outside the top
+    // third (it stops only the bottom third that is also worse than 5.5).
     let study: TrialList = [Arc::new(trial(50, TrialState::Complete, &[5.5, 0.5]))].into_iter().collect();
     let me = trial(99, TrialState::Running, &[2.5]);
     let refs: Vec<&FrozenTrial> = peers.iter().chain([&me]).collect();
@@ -64,6 +65,37 @@ fn successive_halving_promotes_the_top_third() {
     // A best finished trial that looked good at the rung leaves the rule as it is.
     let study: TrialList = [Arc::new(trial(50, TrialState::Complete, &[0.5, 0.4]))].into_iter().collect();
     assert!(sh.judge(Direction::Minimize, &refs, &me, &study, 1).prune);
+}
+
+#[test]
+fn successive_halving_at_a_protected_rung_stops_only_the_hopeless() {
+    let sh = SuccessiveHalving { min_resource: 1, reduction_factor: 3, min_early_stopping_rate: 0 };
+    // Eight peers reached rung 0 (step 1) with values 1..=8; with the judged trial that is nine
+    // competitors: the top third is 1, 2, 3 and the bottom third the worst three.
+    let peers: Vec<FrozenTrial> = (0..8u64)
+        .map(|i| {
+            let mut t = trial(i, TrialState::Complete, &[i as f64 + 1.0]);
+            t.system_attrs.insert("completed_rung_0".into(), serde_json::json!(i as f64 + 1.0));
+            t
+        })
+        .collect();
+    let judge = |value: f64, protected_at_step_1: [f64; 2], protect_best: usize| {
+        let study: TrialList = protected_at_step_1.iter().enumerate().map(|(i, v)| Arc::new(trial(50 + i as u64, TrialState::Complete, &[*v, 0.5 + i as f64 * 0.1]))).collect();
+        let me = trial(99, TrialState::Running, &[value]);
+        let refs: Vec<&FrozenTrial> = peers.iter().chain([&me]).collect();
+        sh.judge(Direction::Minimize, &refs, &me, &study, protect_best).prune
+    };
+    // The two best finished trials stood at 4.5 and 5.2 at step 1, outside the top third: the
+    // rung is unsafe. 6.5 is in the bottom third and worse than both: stopped.
+    assert!(judge(6.5, [4.5, 5.2], 2));
+    // 5.5 is worse than both but not in the bottom third: kept (Optuna's rule stops it).
+    assert!(!judge(5.5, [4.5, 5.2], 2));
+    assert!(judge(5.5, [4.5, 5.2], 0));
+    // In the bottom third but better than one best finished trial was (7.2): kept.
+    assert!(!judge(6.5, [4.5, 7.2], 2));
+    // The top third survives either way; at a safe rung the usual rule applies.
+    assert!(!judge(2.5, [4.5, 5.2], 2));
+    assert!(judge(3.5, [0.5, 1.5], 2));
 }
 
 #[test]

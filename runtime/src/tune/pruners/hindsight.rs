@@ -1,9 +1,10 @@
-//! The hindsight check, our one change to Optuna's pruning rules: never prune at a step where
-//! the rule would also have pruned one of the study's best finished trials. Learning curves
-//! cross (a high learning rate looks best early and ends worse), and at such steps a rule
-//! comparing values step by step stops exactly the slow starters that finish best; the
-//! finished trials show which steps those are. Each pruner sets how many best trials it
-//! protects (`protect_best`; 0 gives Optuna's rule unchanged).
+//! The hindsight check, our one change to Optuna's pruning rules: at a step where the rule would
+//! also have pruned one of the study's best finished trials, the median rule prunes nothing and
+//! Hyperband only stops trials in a rung's bottom 1/η that are worse there than every one of
+//! those best trials. Learning curves cross (a high learning rate looks best early and ends
+//! worse), and at such steps a rule comparing values step by step stops exactly the slow
+//! starters that finish best; the finished trials show which steps those are. Each pruner sets
+//! how many best trials it protects (`protect_best`; 0 gives Optuna's rule unchanged).
 
 use crate::tune::frozen::{Direction, FrozenTrial, TrialState};
 use crate::tune::trial_list::TrialList;

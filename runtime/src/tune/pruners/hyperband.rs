@@ -1,7 +1,8 @@
 //! Optuna's HyperbandPruner: brackets of asynchronous successive halving. A trial's bracket is
 //! `crc32("{study}_{number}") mod Σ budgets`, walked through the bracket budgets; bracket k
-//! first judges a trial at step `min_resource · η^k` and keeps the top 1/η of each rung, unless
-//! the hindsight check (`hindsight.rs`) finds the rung unsafe.
+//! first judges a trial at step `min_resource · η^k` and keeps the top 1/η of each rung. Where
+//! the hindsight check (`hindsight.rs`) finds a rung unsafe, it stops only the bottom 1/η that
+//! are also worse there than every protected trial.
 
 use super::hindsight::{DEFAULT_PROTECT_BEST, best_finished};
 use super::{PruneContext, PruneDecision, Pruner};
@@ -48,9 +49,21 @@ fn in_top_fraction(direction: Direction, reduction_factor: u64, others: impl Ite
     }
 }
 
+/// Whether `value` is among the bottom 1/η of `others` and itself: fewer than ⌊n/η⌋ of the
+/// others are worse.
+fn in_bottom_fraction(direction: Direction, reduction_factor: u64, others: impl Iterator<Item = f64>, value: f64) -> bool {
+    let (mut n, mut worse) = (1, 0);
+    for other in others {
+        n += 1;
+        worse += usize::from(direction.better(value, other));
+    }
+    (worse + 1) * reduction_factor as usize <= n
+}
+
 impl SuccessiveHalving {
-    /// The decision for `trial` among `peers` (the trials of its bracket); a rung where one of
-    /// the `protect_best` best COMPLETE trials of `study` would not have been kept prunes nothing.
+    /// The decision for `trial` among `peers` (the trials of its bracket). At a rung where one of
+    /// the `protect_best` best COMPLETE trials of `study` would not have been kept, only a trial
+    /// in the bottom 1/η that is worse than all of them at the rung is pruned.
     pub fn judge(&self, direction: Direction, peers: &[&FrozenTrial], trial: &FrozenTrial, study: &TrialList, protect_best: usize) -> PruneDecision {
         let Some((step, value)) = trial.last_step() else { return PruneDecision::keep() };
         let mut rung = (0..).find(|r| !trial.system_attrs.contains_key(&rung_key(*r))).unwrap_or(0);
@@ -69,10 +82,18 @@ impl SuccessiveHalving {
             // The rung's values without trials `skip` (the judged one, or a protected one).
             let rung_values = |skip: [u64; 2]| peers.iter().filter(move |t| !skip.contains(&t.number)).filter_map(|t| t.system_attrs.get(&key)?.as_f64());
             let kept = |v: f64, also_skip: u64| in_top_fraction(direction, self.reduction_factor, rung_values([trial.number, also_skip]).chain([value]), v);
-            let survives = in_top_fraction(direction, self.reduction_factor, rung_values([trial.number; 2]), value)
-                || best_finished(study, direction, promotion_step, protect_best)
-                    .into_iter()
-                    .any(|t| t.intermediate_values.range(promotion_step..).next().is_some_and(|(_, v)| !kept(*v, t.number)));
+            let protected = best_finished(study, direction, promotion_step, protect_best);
+            // A protected trial's value at this rung: its first report at or after the step.
+            let at_rung = |t: &FrozenTrial| t.intermediate_values.range(promotion_step..).next().map(|(_, v)| *v);
+            let survives = if protected.iter().any(|t| at_rung(t).is_some_and(|v| !kept(v, t.number))) {
+                // Keeping the top 1/η would cut a trial that went on to finish among the best,
+                // so only a trial both in the bottom 1/η and worse than every protected trial
+                // was here is stopped.
+                !in_bottom_fraction(direction, self.reduction_factor, rung_values([trial.number; 2]), value)
+                    || protected.iter().any(|t| at_rung(t).is_none_or(|v| !direction.better(v, value)))
+            } else {
+                in_top_fraction(direction, self.reduction_factor, rung_values([trial.number; 2]), value)
+            };
             if !survives {
                 decision.prune = true;
                 return decision;
@@ -88,8 +109,8 @@ pub struct HyperbandPruner {
     pub min_resource: u64,
     pub max_resource: u64,
     pub reduction_factor: u64,
-    /// No pruning at a rung where one of this many best finished trials of the study would not
-    /// have been kept; 0 is Optuna's rule.
+    /// At a rung where one of this many best finished trials of the study would not have been
+    /// kept, prune only the bottom 1/η that are worse there than all of them; 0 is Optuna's rule.
     pub protect_best: usize,
     brackets: Vec<SuccessiveHalving>,
     budgets: Vec<u64>,
