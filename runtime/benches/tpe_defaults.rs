@@ -1,19 +1,21 @@
-//! `cargo bench -p kfp-runtime --bench tpe_defaults [-- --rule gamma|proposal --seeds 200 --seed-base 5000]`
+//! `cargo bench -p kfp-runtime --bench tpe_defaults [-- --rule gamma|proposal|weights --seeds 200 --seed-base 5000]`
 //!
-//! The evidence behind two of TPE's defaults that differ from Optuna's: `TpeGamma::ByDimension`,
+//! The evidence behind three of TPE's defaults that differ from Optuna's: `TpeGamma::ByDimension`,
 //! the size of the good group (a share that shrinks with the dimension, against Optuna's 10 %),
-//! and `TpeProposal::ByDimension`, the candidate draw (recombined coordinates and more candidates
-//! from six parameters on, against Optuna's draws around one kernel each). Each rule is compared
+//! `TpeProposal::ByDimension`, the candidate draw (recombined coordinates and more candidates
+//! from six parameters on, against Optuna's draws around one kernel each), and
+//! `TpeGoodWeights::ByRank`, the good trials' weights (by rank, against Optuna's equal weights).
+//! Each rule is compared
 //! with Optuna's, the other defaults left as they are, on standard test functions in 2 to 20
 //! dimensions that are not the tuning benchmark's (Rosenbrock, Styblinski-Tang, Ackley, Levy,
 //! Hartmann, six-hump camel, and an integer and a mixed space), with multivariate TPE. Prints the
 //! median regret after 25, 50 and 100 trials of each, and the chance that a seed with our rule
-//! ends lower (0.5: no difference). Without `--rule`, both.
+//! ends lower (0.5: no difference). Without `--rule`, all three.
 
 mod common;
 
 use common::{chance_lower, median_difference_interval, parallel, quantiles};
-use kfp_runtime::tune::{Direction, OptimizeOptions, Study, TpeGamma, TpeProposal, TpeSampler, Trial, TuneError};
+use kfp_runtime::tune::{Direction, OptimizeOptions, Study, TpeGamma, TpeGoodWeights, TpeProposal, TpeSampler, Trial, TuneError};
 use std::f64::consts::{E, PI};
 
 type Objective = fn(&mut Trial) -> Result<f64, TuneError>;
@@ -123,6 +125,7 @@ const BUDGETS: [usize; 3] = [25, 50, 100];
 enum Rule {
     Gamma,
     Proposal,
+    Weights,
 }
 
 impl Rule {
@@ -130,6 +133,7 @@ impl Rule {
         match self {
             Rule::Gamma => "good-group size: Optuna's γ against `TpeGamma::ByDimension`",
             Rule::Proposal => "candidate draw: Optuna's against `TpeProposal::ByDimension`",
+            Rule::Weights => "good trials' weights: Optuna's against `TpeGoodWeights::ByRank`",
         }
     }
 
@@ -139,6 +143,7 @@ impl Rule {
         match (self, ours) {
             (Rule::Gamma, false) => sampler.gamma = TpeGamma::Optuna,
             (Rule::Proposal, false) => sampler.proposal = TpeProposal::Optuna,
+            (Rule::Weights, false) => sampler.good_weights = TpeGoodWeights::Optuna,
             (_, true) => {}
         }
         sampler
@@ -184,10 +189,11 @@ fn main() {
     let number = |name: &str, default: u64| value(name).map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number, got `{v}`")));
     let (n_seeds, seed_base) = (number("--seeds", 200), number("--seed-base", 5000));
     let rules = match value("--rule").map(String::as_str) {
-        None => vec![Rule::Gamma, Rule::Proposal],
+        None => vec![Rule::Gamma, Rule::Proposal, Rule::Weights],
         Some("gamma") => vec![Rule::Gamma],
         Some("proposal") => vec![Rule::Proposal],
-        Some(other) => panic!("--rule takes gamma or proposal, got `{other}`"),
+        Some("weights") => vec![Rule::Weights],
+        Some(other) => panic!("--rule takes gamma, proposal or weights, got `{other}`"),
     };
     let seeds: Vec<u64> = (seed_base..seed_base + n_seeds).collect();
     for rule in rules {

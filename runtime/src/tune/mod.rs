@@ -33,7 +33,7 @@ pub use distributions::{Distribution, ParamValue};
 pub use error::{TrialPruned, TuneError};
 pub use frozen::{Direction, FrozenTrial, Param, TrialState, Worker};
 pub use pruners::{HyperbandPruner, MedianPruner, NopPruner, PruneContext, PruneDecision, Pruner};
-pub use samplers::{GridSampler, RandomSampler, SampleContext, Sampler, TpeGamma, TpeProposal, TpeSampler};
+pub use samplers::{GridSampler, RandomSampler, SampleContext, Sampler, TpeGamma, TpeGoodWeights, TpeProposal, TpeSampler};
 pub use search_space::{SearchSpace, parse_search_space, search_space_to_json};
 pub use storage::{InMemoryStorage, JournalStorage, Storage};
 pub use study::{OptimizeOptions, StalePolicy, Study, StudyBuilder, TrialOutcome};

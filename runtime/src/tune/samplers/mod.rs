@@ -13,7 +13,7 @@ mod tpe;
 pub use grid::GridSampler;
 pub use latin_hypercube::LatinHypercube;
 pub use random::{RandomSampler, entropy_seed};
-pub use tpe::{TpeGamma, TpeProposal, TpeSampler};
+pub use tpe::{TpeGamma, TpeGoodWeights, TpeProposal, TpeSampler};
 
 use super::distributions::Distribution;
 use super::frozen::{Direction, FrozenTrial, TrialState};

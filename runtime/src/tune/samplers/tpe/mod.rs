@@ -1,8 +1,8 @@
 //! The Tree-structured Parzen Estimator, following Optuna 5's TPESampler: random start-up
 //! trials, a split of finished trials into a good group (the γ(n) best, see `TpeGamma`) and a bad
-//! group, one Parzen estimator each (prior kernel, magic-clip bandwidths, Optuna's weights), and
-//! of 24 draws from the good estimator (more from six parameters on, see `TpeProposal`) the one
-//! maximising ln l(x) − ln g(x). Multivariate mode draws all parameters of the intersection
+//! group, one Parzen estimator each (prior kernel, magic-clip bandwidths, Optuna's weights, or by
+//! rank in the good group, see `TpeGoodWeights`), and of 24 draws from the good estimator (more
+//! from six parameters on, see `TpeProposal`) the one maximising ln l(x) − ln g(x). Multivariate mode draws all parameters of the intersection
 //! search space jointly (product kernels); constant liar puts running trials in the bad group
 //! so parallel workers spread out.
 
@@ -10,9 +10,11 @@ mod observations;
 mod parzen;
 mod proposal;
 mod row_cache;
+mod weights;
 
 pub use parzen::{ParzenEstimator, ParzenSettings};
 pub use proposal::TpeProposal;
+pub use weights::{TpeGoodWeights, default_weights};
 
 use super::random::{entropy_seed, sample_uniform};
 use super::LatinHypercube;
@@ -25,11 +27,12 @@ use indexmap::IndexMap;
 use observations::Observations;
 use parzen::{Bound, MixtureTerms};
 use row_cache::RowCache;
+use weights::rank_weights;
 
 /// Stream id of the joint draw (parameter streams use the name's hash).
 const RELATIVE_STREAM: u64 = 0x7265_6c61_7469_7665;
 
-/// TPE settings; `TpeSampler::new(seed)` gives Optuna 5's defaults but for the three fields that
+/// TPE settings; `TpeSampler::new(seed)` gives Optuna 5's defaults but for the four fields that
 /// say they differ.
 #[derive(Debug)]
 pub struct TpeSampler {
@@ -50,6 +53,10 @@ pub struct TpeSampler {
     /// that differs from Optuna, from six jointly drawn parameters on; univariate mode draws one
     /// at a time, so Optuna's way).
     pub proposal: TpeProposal,
+    /// How the good trials weigh in l: `TpeGoodWeights::ByRank` by default in multivariate mode
+    /// (the fourth default that differs from Optuna), `TpeGoodWeights::Optuna` in univariate
+    /// mode.
+    pub good_weights: TpeGoodWeights,
     pub n_ei_candidates: usize,
     pub multivariate: bool,
     pub constant_liar: bool,
@@ -99,27 +106,14 @@ impl TpeGamma {
     }
 }
 
-/// Optuna's `default_weights`: ones below 25 observations, else a ramp from 1/n to 1 over the
-/// oldest n − 25 and ones for the newest 25.
-pub fn default_weights(n: usize) -> Vec<f64> {
-    if n < 25 {
-        return vec![1.0; n];
-    }
-    let ramp_len = n - 25;
-    let start = 1.0 / n as f64;
-    let mut w: Vec<f64> = (0..ramp_len).map(|i| if ramp_len == 1 { start } else { start + (1.0 - start) * i as f64 / (ramp_len - 1) as f64 }).collect();
-    w.extend(std::iter::repeat_n(1.0, 25));
-    w
-}
-
 /// Ranking key of a trial, lower is better: (−deepest step, loss); COMPLETE trials use −∞ as step.
 #[derive(Debug, Clone, Copy)]
 struct Score(f64, f64);
 
 impl TpeSampler {
     /// Optuna 5 defaults (10 start-up trials, 24 candidates, multivariate, constant liar), with
-    /// Latin hypercube start-up trials, a good group sized by the dimension and, from six
-    /// parameters on, candidates that recombine the good trials.
+    /// Latin hypercube start-up trials, a good group sized by the dimension and weighted by rank
+    /// and, from six parameters on, candidates that recombine the good trials.
     pub fn new(seed: Option<u64>) -> Self {
         TpeSampler {
             space_cache: IntersectionCache::default(),
@@ -129,6 +123,7 @@ impl TpeSampler {
             latin_hypercube_startup: true,
             gamma: TpeGamma::ByDimension,
             proposal: TpeProposal::ByDimension,
+            good_weights: TpeGoodWeights::ByRank,
             n_ei_candidates: 24,
             multivariate: true,
             constant_liar: true,
@@ -136,9 +131,9 @@ impl TpeSampler {
         }
     }
 
-    /// Independent (per-parameter) TPE, Optuna 4's default, with Optuna's γ.
+    /// Independent (per-parameter) TPE, Optuna 4's default, with Optuna's γ and weights.
     pub fn univariate(seed: Option<u64>) -> Self {
-        TpeSampler { multivariate: false, gamma: TpeGamma::Optuna, ..TpeSampler::new(seed) }
+        TpeSampler { multivariate: false, gamma: TpeGamma::Optuna, good_weights: TpeGoodWeights::Optuna, ..TpeSampler::new(seed) }
     }
 
     /// The ranked trials, with their values of `space`'s parameters in the estimators' domain:
@@ -206,11 +201,15 @@ impl TpeSampler {
                 _ => obs.group_orders(d, &places, below.len(), above.len()),
             })
             .unzip();
-        let build = |group: &[u32], orders: &[Vec<u32>]| {
+        let build = |group: &[u32], orders: &[Vec<u32>], weights: &[f64]| {
             let columns: Vec<Vec<f64>> = (0..dists.len()).map(|d| group.iter().map(|&entry| obs.value(entry, d)).collect()).collect();
-            ParzenEstimator::with_orders(&dists, &columns, orders, &default_weights(group.len()), self.settings)
+            ParzenEstimator::with_orders(&dists, &columns, orders, weights, self.settings)
         };
-        let (l, g) = (build(&below, &below_orders), build(&above, &above_orders));
+        let below_weights = match self.good_weights {
+            TpeGoodWeights::Optuna => default_weights(below.len()),
+            TpeGoodWeights::ByRank => rank_weights(&obs.ranks(&below)),
+        };
+        let (l, g) = (build(&below, &below_orders, &below_weights), build(&above, &above_orders, &default_weights(above.len())));
         let (recombine, n_candidates) = self.proposal.plan(space.len(), self.n_ei_candidates);
         let drawn = l.sample(rng, n_candidates, recombine);
         let candidates: Vec<&[f64]> = drawn.chunks_exact(space.len()).collect();
@@ -307,12 +306,8 @@ mod tests {
     }
 
     #[test]
-    fn gamma_and_weights_match_optuna() {
+    fn gamma_matches_optuna() {
         assert_eq!([default_gamma(10), default_gamma(11), default_gamma(100), default_gamma(1000)], [1, 2, 10, 25]);
-        assert_eq!(default_weights(3), vec![1.0; 3]);
-        let w = default_weights(30);
-        assert_eq!(w.len(), 30);
-        assert!((w[0] - 1.0 / 30.0).abs() < 1e-15 && (w[4] - 1.0).abs() < 1e-15 && w[5..].iter().all(|x| *x == 1.0));
     }
 
     fn y_dist() -> &'static Distribution {
@@ -384,6 +379,42 @@ mod tests {
         assert_eq!(below.iter().map(|&r| obs.value(r, 0)).collect::<Vec<_>>(), vec![0.05]);
         assert_eq!(above.len(), 10);
         assert_eq!(obs.value(*above.last().unwrap(), 0), 0.9);
+    }
+
+    #[test]
+    fn good_group_ranks_are_dense_by_value_in_trial_order() {
+        // Values are a permutation of 0..30 (trial i has 7i mod 30); the six best are trials 0,
+        // 13, 26, 9, 22 and 5, but trial 0 has no `y`, so l keeps five, ranked 0..5 among
+        // themselves.
+        let trials: TrialList = (0..30).map(|i| trial(i, TrialState::Complete, Some(((i * 7) % 30) as f64), (i > 0).then_some(0.01 * i as f64))).collect();
+        let ctx = SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials: &trials, number: 30 };
+        let obs = TpeSampler::new(Some(1)).observations(&ctx, &y_space());
+        let (below, _) = obs.split(6);
+        assert_eq!(below, [5, 9, 13, 22, 26]);
+        assert_eq!(obs.ranks(&below), [4, 2, 0, 3, 1]);
+    }
+
+    #[test]
+    fn rank_weights_draw_closer_to_the_best() {
+        // Four good trials of twenty (γ = 20 % for one parameter): the best at y = 0.1, the
+        // others at 0.4, 0.6 and 0.9. With one candidate the trial is a draw from l: with equal
+        // weights its mean is near the middle, by rank (the best weighs 2.1, the worst 0.17)
+        // it moves towards the best.
+        let mut trials: TrialList = [(0.1, 0.0), (0.4, 1.0), (0.6, 2.0), (0.9, 3.0)].iter().enumerate().map(|(i, (y, v))| trial(i as u64, TrialState::Complete, Some(*v), Some(*y))).collect();
+        (4..20).for_each(|i| trials.push(trial(i, TrialState::Complete, Some(10.0 + i as f64), Some((i as f64 - 3.5) / 16.0))));
+        let mean_draw = |good_weights: TpeGoodWeights| {
+            let sampler = TpeSampler { good_weights, n_ei_candidates: 1, ..TpeSampler::new(Some(5)) };
+            let space: SearchSpace = [("y".to_owned(), y_dist().clone())].into_iter().collect();
+            let draws: Vec<f64> = (20..420)
+                .map(|number| {
+                    let ctx = SampleContext { study_name: "s", direction: crate::tune::frozen::Direction::Minimize, trials: &trials, number };
+                    sampler.sample_relative(&ctx, &space)["y"]
+                })
+                .collect();
+            draws.iter().sum::<f64>() / draws.len() as f64
+        };
+        let (by_rank, equal) = (mean_draw(TpeGoodWeights::ByRank), mean_draw(TpeGoodWeights::Optuna));
+        assert!((0.42..0.58).contains(&equal) && by_rank < equal - 0.05, "mean draw by rank {by_rank}, with equal weights {equal}");
     }
 
     #[test]

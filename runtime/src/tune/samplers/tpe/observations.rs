@@ -78,6 +78,29 @@ impl Observations {
         (below, above)
     }
 
+    /// The rank in the good group of each of its entries (0 for the best), in the group's
+    /// (trial) order; ranks count only the entries in `below`.
+    pub fn ranks(&self, below: &[u32]) -> Vec<usize> {
+        let mut position = vec![usize::MAX; below.len()];
+        let mut unseen = below.len();
+        for (p, number) in self.rows.by_score().iter().enumerate() {
+            if unseen == 0 {
+                break;
+            }
+            if let Ok(i) = below.binary_search(number) {
+                position[i] = p;
+                unseen -= 1;
+            }
+        }
+        let mut by_rank: Vec<usize> = (0..below.len()).collect();
+        by_rank.sort_by_key(|&i| position[i]);
+        let mut ranks = vec![0; below.len()];
+        for (rank, i) in by_rank.into_iter().enumerate() {
+            ranks[i] = rank;
+        }
+        ranks
+    }
+
     /// Where each entry of the two groups sits in its group.
     pub fn places(&self, below: &[u32], above: &[u32]) -> Places {
         let mut places = Places { of_number: vec![u32::MAX; self.n], of_running: vec![u32::MAX; self.running.len()] };
