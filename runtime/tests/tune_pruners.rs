@@ -13,6 +13,17 @@ fn trial(number: u64, state: TrialState, curve: &[f64]) -> FrozenTrial {
     }
 }
 
+/// `n` finished trials 0..n that reached rung 0 (step 1) with values 1..=n.
+fn rung_0_peers(n: u64) -> Vec<FrozenTrial> {
+    (0..n)
+        .map(|i| {
+            let mut t = trial(i, TrialState::Complete, &[i as f64 + 1.0]);
+            t.system_attrs.insert("completed_rung_0".into(), serde_json::json!(i as f64 + 1.0));
+            t
+        })
+        .collect()
+}
+
 #[test]
 fn hyperband_brackets_match_optuna() {
     // Expected from Python: crc32(f"{study}_{n}") % 49 walked through budgets [27, 12, 6, 4].
@@ -25,13 +36,7 @@ fn hyperband_brackets_match_optuna() {
 fn successive_halving_promotes_the_top_third() {
     let sh = SuccessiveHalving { min_resource: 1, reduction_factor: 3, min_early_stopping_rate: 0 };
     // Six peers already reached rung 0 (step 1) with values 1..=6.
-    let peers: Vec<FrozenTrial> = (0..6u64)
-        .map(|i| {
-            let mut t = trial(i, TrialState::Complete, &[i as f64 + 1.0]);
-            t.system_attrs.insert("completed_rung_0".into(), serde_json::json!(i as f64 + 1.0));
-            t
-        })
-        .collect();
+    let peers = rung_0_peers(6);
     let judge = |value: f64| {
         let me = trial(99, TrialState::Running, &[value]);
         let refs: Vec<&FrozenTrial> = peers.iter().chain([&me]).collect();
@@ -72,13 +77,7 @@ fn successive_halving_at_a_protected_rung_stops_only_the_hopeless() {
     let sh = SuccessiveHalving { min_resource: 1, reduction_factor: 3, min_early_stopping_rate: 0 };
     // Eight peers reached rung 0 (step 1) with values 1..=8; with the judged trial that is nine
     // competitors: the top third is 1, 2, 3 and the bottom third the worst three.
-    let peers: Vec<FrozenTrial> = (0..8u64)
-        .map(|i| {
-            let mut t = trial(i, TrialState::Complete, &[i as f64 + 1.0]);
-            t.system_attrs.insert("completed_rung_0".into(), serde_json::json!(i as f64 + 1.0));
-            t
-        })
-        .collect();
+    let peers = rung_0_peers(8);
     let judge = |value: f64, protected_at_step_1: [f64; 2], protect_best: usize| {
         let study: TrialList = protected_at_step_1.iter().enumerate().map(|(i, v)| Arc::new(trial(50 + i as u64, TrialState::Complete, &[*v, 0.5 + i as f64 * 0.1]))).collect();
         let me = trial(99, TrialState::Running, &[value]);
