@@ -2,9 +2,9 @@
 //! trials, a split of finished trials into a good group (the γ(n) best, see `TpeGamma`) and a bad
 //! group, one Parzen estimator each (prior kernel, magic-clip bandwidths, Optuna's weights, or by
 //! rank in the good group, see `TpeGoodWeights`), and of 24 draws from the good estimator (more
-//! from six parameters on, see `TpeProposal`) the one maximising ln l(x) − ln g(x). Multivariate mode draws all parameters of the intersection
-//! search space jointly (product kernels); constant liar puts running trials in the bad group
-//! so parallel workers spread out.
+//! from six parameters on, see `TpeProposal`) the one maximising ln l(x) − ln g(x).
+//! Multivariate mode draws all parameters of the intersection search space jointly (product
+//! kernels); constant liar puts running trials in the bad group so parallel workers spread out.
 
 mod observations;
 mod parzen;

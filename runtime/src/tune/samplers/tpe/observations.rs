@@ -78,8 +78,8 @@ impl Observations {
         (below, above)
     }
 
-    /// The rank in the good group of each of its entries (0 for the best), in the group's
-    /// (trial) order; ranks count only the entries in `below`.
+    /// The rank in the good group of each of its entries (0 for the best), for `below` as
+    /// `split` gives it (by trial number); ranks count only the entries in `below`.
     pub fn ranks(&self, below: &[u32]) -> Vec<usize> {
         let mut position = vec![usize::MAX; below.len()];
         let mut unseen = below.len();

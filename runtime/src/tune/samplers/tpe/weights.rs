@@ -23,12 +23,12 @@ pub enum TpeGoodWeights {
     /// By rank, as CMA-ES weighs the parents it recombines: the r-th best of n good trials
     /// (r = 1 for the best) weighs ln(n + ½) − ln r, scaled to a mean of 1 so that the prior
     /// keeps Optuna's share. With 5 good trials the best weighs 2.3 times the mean and the
-    /// fifth 0.14 of it: more candidates come from near the best trials and l scores them
+    /// fifth 0.13 of it: more candidates come from near the best trials and l scores them
     /// higher. The default in multivariate mode (a fourth default that differs from Optuna).
     /// Measured by `cargo bench --bench tpe_defaults -- --rule weights` (21 test functions in 2
     /// to 20 dimensions, seeds 5000.. and 9000.., 200 each): a lower median in 44 and 46 of 63
     /// cells, P(lower) 0.45–0.69, and no cell whose 95 % interval of the difference lies above
-    /// 0 (12 lie below). On the tuning benchmark against Optuna 5.0.0 (seeds 0..99 and
+    /// 0 (10 and 13 lie below). On the tuning benchmark against Optuna 5.0.0 (seeds 0..99 and
     /// 1000..1099), a lower median on all three problems after 25, 50 and 100 trials; on
     /// log_sphere10 after 50 trials 2.75 and 2.90 (equal weights: 3.75 and 3.20; Optuna: 3.86
     /// and 4.27). In univariate mode it measured neutral to slightly worse, so that mode keeps
