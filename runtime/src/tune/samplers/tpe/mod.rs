@@ -310,6 +310,17 @@ mod tests {
         assert_eq!([default_gamma(10), default_gamma(11), default_gamma(100), default_gamma(1000)], [1, 2, 10, 25]);
     }
 
+    /// The tuning benchmark's mlp_mixed space: a log float, a categorical, a stepped int and a
+    /// float.
+    pub(super) fn mlp_mixed_space() -> Vec<Distribution> {
+        vec![
+            Distribution::float("lr", 1e-5, 1e-2, true, None).unwrap(),
+            Distribution::categorical("bs", vec![16.into(), 32.into(), 64.into()]).unwrap(),
+            Distribution::int("h", 64, 512, false, 64).unwrap(),
+            Distribution::float("d", 0.0, 0.5, false, None).unwrap(),
+        ]
+    }
+
     fn y_dist() -> &'static Distribution {
         static Y: std::sync::OnceLock<Distribution> = std::sync::OnceLock::new();
         Y.get_or_init(|| Distribution::float("y", 0.0, 1.0, false, None).unwrap())
@@ -329,12 +340,7 @@ mod tests {
     fn pruned_candidate_choice_is_the_exhaustive_argmax() {
         // Mixed dimensions, estimators of many sizes, and duplicated candidates (equal ratios,
         // where the first must win): the bound-pruned choice equals max_by over all ratios.
-        let dists = [
-            Distribution::float("lr", 1e-5, 1e-2, true, None).unwrap(),
-            Distribution::categorical("bs", vec![16.into(), 32.into(), 64.into()]).unwrap(),
-            Distribution::int("h", 64, 512, false, 64).unwrap(),
-            Distribution::float("d", 0.0, 0.5, false, None).unwrap(),
-        ];
+        let dists = mlp_mixed_space();
         let refs: Vec<&Distribution> = dists.iter().collect();
         let settings = TpeSampler::new(Some(0)).settings;
         let mut rng = Rng::seed_from(9);

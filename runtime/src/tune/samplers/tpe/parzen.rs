@@ -376,13 +376,8 @@ mod tests {
         // weights ramp), prior weight 1, magic clip, multivariate: a log float, a categorical,
         // a stepped int, a float and a log int. Agreement to 1e-11 (relative): the two compute
         // Gaussian masses by different formulas.
-        let dists = [
-            Distribution::float("lr", 1e-5, 1e-2, true, None).unwrap(),
-            Distribution::categorical("bs", vec![16.into(), 32.into(), 64.into()]).unwrap(),
-            Distribution::int("h", 64, 512, false, 64).unwrap(),
-            Distribution::float("d", 0.0, 0.5, false, None).unwrap(),
-            Distribution::int("n", 1, 100, true, 1).unwrap(),
-        ];
+        let mut dists = crate::tune::samplers::tpe::tests::mlp_mixed_space();
+        dists.push(Distribution::int("n", 1, 100, true, 1).unwrap());
         let refs: Vec<&Distribution> = dists.iter().collect();
         let observations = vec![
             vec![
