@@ -78,9 +78,10 @@ pub enum TpeGamma {
     /// dimensions Optuna's 10 % leaves l one or two points wide for the first trials after the
     /// start-up, too greedy; in many, the product kernels of a larger good group spread l back
     /// towards the prior. Measured by `cargo bench --bench tpe_defaults -- --rule gamma` (test
-    /// functions in 2 to 20 dimensions, 200 seeds): lower median regret after 25, 50 and 100
-    /// trials in all 39 cells where the rule differs (below nine parameters; P(lower) 0.51–0.81);
-    /// on the tuning benchmark, 5x lower on Branin after 100 trials,
+    /// functions in 2 to 20 dimensions, 200 seeds, the other defaults in place): lower median
+    /// regret after 25, 50 and 100 trials in 36 of the 38 cells where the rule differs (below
+    /// nine parameters; P(lower) 0.48–0.78). When it was introduced (before the recombining draw
+    /// and rank weights), on the tuning benchmark: 5x lower on Branin after 100 trials,
     /// unchanged on log_sphere10 (d = 10), on mlp_mixed 20 % lower after 100 and 5–8 % higher
     /// after 25 and 50.
     ByDimension,

@@ -17,12 +17,13 @@ pub enum TpeProposal {
     /// (still scored by the joint ratio), and there are at least six candidates per parameter.
     /// With few good trials in many dimensions, Optuna's candidates stay close to those few
     /// points. Measured by `cargo bench --bench tpe_defaults -- --rule proposal` (21 test
-    /// functions in 2 to 20 dimensions, seeds 5000.. and 9000.., 200 each): below six parameters
-    /// the same trials; after 100 trials lower on all eight 10- and 20-dimensional functions in
-    /// both seed sets (P(lower) 0.52–0.82, most on Ackley-20), 0.48–0.57 in 6 to 8 dimensions;
-    /// after 25 and 50 trials 0.43–0.65. On the tuning benchmark's log_sphere10 (d = 10), median
-    /// regret after 25 / 50 / 100 trials over seeds 100..399 goes from 9.49 / 4.24 / 1.47 to
-    /// 8.46 / 3.38 / 1.02 (Optuna: 9.32 / 3.88 / 1.37).
+    /// functions in 2 to 20 dimensions, 200 seeds from 5000, the other defaults in place): below
+    /// six parameters the same trials; after 100 trials lower on all eight 10- and
+    /// 20-dimensional functions (P(lower) 0.53–0.69, most on Ackley-20); lower in 26 of the 33
+    /// cells where it differs (P 0.46–0.69). When it was introduced (equal weights in the good
+    /// group), on the tuning benchmark's log_sphere10 (d = 10), median regret after 25 / 50 /
+    /// 100 trials over seeds 100..399 went from 9.49 / 4.24 / 1.47 to 8.46 / 3.38 / 1.02
+    /// (Optuna: 9.32 / 3.88 / 1.37).
     ByDimension,
 }
 
