@@ -82,17 +82,17 @@ impl SuccessiveHalving {
             // The rung's values without trials `skip` (the judged one, or a protected one).
             let rung_values = |skip: [u64; 2]| peers.iter().filter(move |t| !skip.contains(&t.number)).filter_map(|t| t.system_attrs.get(&key)?.as_f64());
             let kept = |v: f64, also_skip: u64| in_top_fraction(direction, self.reduction_factor, rung_values([trial.number, also_skip]).chain([value]), v);
-            let protected = best_finished(study, direction, promotion_step, protect_best);
-            // A protected trial's value at this rung: its first report at or after the step.
-            let at_rung = |t: &FrozenTrial| t.intermediate_values.range(promotion_step..).next().map(|(_, v)| *v);
-            let survives = if protected.iter().any(|t| at_rung(t).is_some_and(|v| !kept(v, t.number))) {
-                // Keeping the top 1/η would cut a trial that went on to finish among the best,
-                // so only a trial both in the bottom 1/η and worse than every protected trial
+            // The top 1/η survive; the study's best finished trials are looked up only for the rest.
+            let survives = in_top_fraction(direction, self.reduction_factor, rung_values([trial.number; 2]), value) || {
+                let protected = best_finished(study, direction, promotion_step, protect_best);
+                // A protected trial's value at this rung: its first report at or after the step.
+                let at_rung = |t: &FrozenTrial| t.intermediate_values.range(promotion_step..).next().map(|(_, v)| *v);
+                // Where keeping the top 1/η would cut a trial that went on to finish among the
+                // best, only a trial both in the bottom 1/η and worse than every protected trial
                 // was here is stopped.
-                !in_bottom_fraction(direction, self.reduction_factor, rung_values([trial.number; 2]), value)
-                    || protected.iter().any(|t| at_rung(t).is_none_or(|v| !direction.better(v, value)))
-            } else {
-                in_top_fraction(direction, self.reduction_factor, rung_values([trial.number; 2]), value)
+                protected.iter().any(|t| at_rung(t).is_some_and(|v| !kept(v, t.number)))
+                    && (!in_bottom_fraction(direction, self.reduction_factor, rung_values([trial.number; 2]), value)
+                        || protected.iter().any(|t| at_rung(t).is_none_or(|v| !direction.better(v, value))))
             };
             if !survives {
                 decision.prune = true;
